@@ -1,0 +1,40 @@
+# Passerelle developer commands. `make help` lists them.
+#
+# The test suite runs against the embedded SQLite default; `make test-postgres`
+# runs the same suite on PostgreSQL + Redis (plus the Redis-only tests).
+
+PG_URL    ?= postgres://postgres@127.0.0.1:5432/postgres
+REDIS_URL ?= redis://127.0.0.1:6379
+CARGO     ?= cargo
+
+.PHONY: help run test test-sqlite test-postgres test-all lint fmt openapi check-openapi release
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run: ## Run a node on the embedded default (SQLite in ./data, 127.0.0.1:8080)
+	$(CARGO) run --bin passerelle -- serve
+
+test: test-sqlite ## Run the test suite (embedded SQLite)
+
+test-sqlite: ## Every test, on the embedded SQLite backend
+	$(CARGO) test --workspace
+
+test-postgres: ## Every test, on PostgreSQL + Redis, Redis-only tests included
+	PASSERELLE_TEST_BACKEND=postgres PASSERELLE_TEST_DATABASE_URL=$(PG_URL) \
+	PASSERELLE_TEST_REDIS_URL=$(REDIS_URL) $(CARGO) test --workspace -- --include-ignored
+
+test-all: test-sqlite test-postgres ## Both backends, as CI does
+
+lint: ## Formatting and clippy, as CI checks them
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+openapi: ## Regenerate openapi/openapi.json from the code
+	$(CARGO) run --quiet --bin passerelle -- openapi > openapi/openapi.json
+
+release: ## Optimised binary in target/release/passerelle
+	$(CARGO) build --release --bin passerelle

@@ -1,0 +1,20 @@
+//! Passerelle's REST contract: the JSON bodies clients send and receive, with
+//! their OpenAPI schemas. Only serde and utoipa live here (no database, no
+//! actix), so a Rust client, the load generator and the gateway share one
+//! definition and cannot drift apart.
+//!
+//! Conventions: camelCase fields; request bodies reject unknown fields (a
+//! client cannot smuggle data the gateway does not know about); timestamps are
+//! RFC 3339 in UTC.
+
+pub mod account;
+pub mod auth;
+pub mod devices;
+pub mod error;
+pub mod health;
+
+pub use account::{ChangePasswordRequest, DeleteAccountRequest, Me, UpdateMeRequest};
+pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};
+pub use devices::{Device, DeviceList, RenameDeviceRequest};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use health::{Health, Readiness};

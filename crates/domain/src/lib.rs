@@ -1,0 +1,16 @@
+//! Passerelle's domain vocabulary: identifiers and validated values that every
+//! other crate shares. No IO lives here, so these types can be used by the
+//! store, the auth layer, the gateway and the clients alike.
+//!
+//! A value of one of these types has already been checked: code that receives
+//! a [`Username`] never re-validates it. Constructors return [`DomainError`],
+//! whose messages are written for API clients (they name the rule broken and
+//! never echo secrets).
+
+mod error;
+mod ids;
+mod text;
+
+pub use error::DomainError;
+pub use ids::{DeviceId, UserId};
+pub use text::{DeviceName, DisplayName, Password, Platform, Username};

@@ -1,0 +1,255 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then the
+//! environment (`PASSERELLE__SECTION__KEY`, plus the conventional
+//! `DATABASE_URL` and `REDIS_URL`). Every key is documented in
+//! `docs/configuration.md`; secrets are wrapped so they never print.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use passerelle_auth::external::ProviderConfig;
+use passerelle_auth::password::Argon2Params;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the embedded database and generated keys live.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// HTTP worker threads; 0 means one per CPU.
+    pub workers: usize,
+    /// Grace period for in-flight requests on SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// Largest request body any REST route accepts. The gateway is blind: it
+    /// only ever receives small metadata bodies.
+    pub max_body_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it), for per-address throttles.
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` for Postgres; unset for the embedded SQLite file
+    /// `<data_dir>/passerelle.db`; any other value is a SQLite path.
+    #[serde(skip_serializing)]
+    pub url: Option<SecretString>,
+    /// Connection pool size; default 16 on Postgres, 4 on SQLite.
+    pub pool_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://…`; unset for in-process coordination (single node).
+    #[serde(skip_serializing)]
+    pub url: Option<SecretString>,
+    /// Prefix of every Redis key and channel, so that several deployments
+    /// can share one Redis.
+    pub namespace: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            namespace: "passerelle".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenAlgorithm {
+    EdDSA,
+    HS256,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// `iss` of the access tokens this gateway issues.
+    pub issuer: String,
+    /// `aud` of the access tokens this gateway issues and accepts.
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    /// Clock skew tolerated on `exp`.
+    pub leeway_secs: u64,
+    pub algorithm: TokenAlgorithm,
+    /// Ed25519 PKCS#8 PEM of the active signing key (inline). Takes
+    /// precedence over `signing_key_file`.
+    #[serde(skip_serializing)]
+    pub signing_key: Option<SecretString>,
+    /// Path of the active Ed25519 signing key (PEM).
+    pub signing_key_file: Option<PathBuf>,
+    /// Older keys (PEM files, private or public) still accepted and published
+    /// in the JWKS during a rotation.
+    pub previous_key_files: Vec<PathBuf>,
+    /// Shared secret for `algorithm = "HS256"` (at least 32 bytes).
+    #[serde(skip_serializing)]
+    pub hs256_secret: Option<SecretString>,
+    pub argon2: Argon2Params,
+    /// Password hashes computed at once; each takes `argon2.memory_kib`.
+    pub max_concurrent_hashes: usize,
+    /// External identity providers whose access tokens are accepted.
+    pub external_providers: Vec<ProviderConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Login attempts per username per window (0 disables).
+    pub login_per_username: u32,
+    /// Login attempts per client address per window (0 disables).
+    pub login_per_address: u32,
+    pub login_window_secs: u64,
+    /// Registrations per client address per window (0 disables).
+    pub register_per_address: u32,
+    pub register_window_secs: u64,
+    /// Password confirmations (password change, account deletion) per
+    /// account per login window (0 disables).
+    pub password_checks_per_user: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `passerelle_gateway=debug,info`.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            auth: AuthSettings::default(),
+            limits: LimitSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: 0,
+            shutdown_timeout_secs: 10,
+            max_body_bytes: 16 * 1024,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            issuer: "passerelle".into(),
+            audience: "passerelle".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            leeway_secs: 30,
+            algorithm: TokenAlgorithm::EdDSA,
+            signing_key: None,
+            signing_key_file: None,
+            previous_key_files: Vec::new(),
+            hs256_secret: None,
+            argon2: Argon2Params::default(),
+            max_concurrent_hashes: 4,
+            external_providers: Vec::new(),
+        }
+    }
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            login_per_username: 10,
+            login_per_address: 100,
+            login_window_secs: 300,
+            register_per_address: 20,
+            register_window_secs: 3600,
+            password_checks_per_user: 10,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` (if given), then the
+    /// environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig.merge(
+            Env::raw()
+                .only(&["DATABASE_URL"])
+                .map(|_| "database.url".into()),
+        )
+        .merge(Env::raw().only(&["REDIS_URL"]).map(|_| "redis.url".into()))
+        .merge(Env::prefixed("PASSERELLE__").split("__"))
+        .extract()
+        .map_err(Box::new)
+    }
+
+    /// The database URL to use: the configured one, or the embedded file.
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        match &self.database.url {
+            Some(url) if !url.expose_secret().trim().is_empty() => {
+                url.expose_secret().trim().to_owned()
+            }
+            _ => self
+                .data_dir
+                .join("passerelle.db")
+                .to_string_lossy()
+                .into_owned(),
+        }
+    }
+
+    /// The Redis URL, if one is configured.
+    pub fn redis_url(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        self.redis
+            .url
+            .as_ref()
+            .map(|u| u.expose_secret().trim().to_owned())
+            .filter(|u| !u.is_empty())
+    }
+}

@@ -1,0 +1,22 @@
+//! The Passerelle gateway: REST (and, with the routing core, WebSocket) in
+//! front of the store, the auth layer and the bus. `main.rs` only calls
+//! [`cli::run`]; everything else is here so it can be read and tested as a
+//! library.
+//!
+//! Layout: `config` (typed settings), `telemetry` (logs), `startup`
+//! (building and running a node), `state` (what handlers share), `error`
+//! (the one HTTP error type), `authn` (who is calling), `provision`
+//! (accounts from external identity providers), `middleware` (request id,
+//! access log, metrics), `routes/<resource>/<verb>.rs`, `openapi`.
+
+pub mod authn;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod middleware;
+pub mod openapi;
+pub mod provision;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

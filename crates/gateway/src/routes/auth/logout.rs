@@ -1,0 +1,25 @@
+//! `POST /v1/auth/logout`: revoke the calling device.
+
+use actix_web::{HttpResponse, web};
+use passerelle_store::devices;
+
+use crate::authn::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Log out: revokes the calling device (its refresh tokens are deleted and
+/// its access tokens refused from now on).
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "The device is revoked"))
+)]
+pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
+    let now = passerelle_store::now();
+    state
+        .store
+        .run(move |conn| devices::revoke(conn, caller.user_id, caller.device_id, now))
+        .await?;
+    tracing::info!(user_id = %caller.user_id, device_id = %caller.device_id, "logged out");
+    Ok(HttpResponse::NoContent().finish())
+}

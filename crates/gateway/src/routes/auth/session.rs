@@ -1,0 +1,93 @@
+//! What register, login and refresh share: storing a refresh token for a
+//! device and answering with a fresh token pair.
+
+use chrono::Duration as ChronoDuration;
+use passerelle_api_types::TokenResponse;
+use passerelle_auth::refresh;
+use passerelle_domain::{DeviceId, DeviceName, Platform, UserId};
+use passerelle_store::refresh_tokens::{self, NewRefreshToken};
+use passerelle_store::{DbConn, StoreResult};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A refresh token about to be handed out, and the digest the DB keeps.
+pub struct NewRefresh {
+    pub token: SecretString,
+    pub digest: [u8; 32],
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl NewRefresh {
+    pub fn generate(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let (token, digest) = refresh::generate();
+        let ttl = ChronoDuration::from_std(state.refresh_ttl()).unwrap_or(ChronoDuration::days(30));
+        Self {
+            token,
+            digest,
+            expires_at: now + ttl,
+        }
+    }
+
+    /// Stores a refresh token's digest for `device_id` (inside the caller's
+    /// transaction; the token itself is never stored).
+    pub fn store_digest(
+        conn: &mut DbConn,
+        digest: &[u8; 32],
+        expires_at: chrono::DateTime<chrono::Utc>,
+        user_id: UserId,
+        device_id: DeviceId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        refresh_tokens::insert(
+            conn,
+            &NewRefreshToken {
+                id: uuid::Uuid::now_v7(),
+                user_id,
+                device_id,
+                token_hash: digest,
+                now,
+                expires_at,
+            },
+        )
+    }
+}
+
+/// The optional device label of a register or login request, validated.
+pub struct DeviceLabel {
+    pub name: Option<String>,
+    pub platform: Option<String>,
+}
+
+impl DeviceLabel {
+    pub fn parse(name: Option<&str>, platform: Option<&str>) -> Result<Self, ApiError> {
+        Ok(Self {
+            name: name
+                .map(DeviceName::parse)
+                .transpose()?
+                .map(DeviceName::into_string),
+            platform: platform
+                .map(Platform::parse)
+                .transpose()?
+                .map(Platform::into_string),
+        })
+    }
+}
+
+/// Signs an access token and assembles the response body.
+pub fn token_response(
+    state: &AppState,
+    user_id: UserId,
+    device_id: DeviceId,
+    refresh: &NewRefresh,
+) -> Result<TokenResponse, ApiError> {
+    let access = state.tokens.issue(user_id, device_id)?;
+    Ok(TokenResponse {
+        user_id: user_id.0,
+        device_id: device_id.0,
+        access_token: access.token,
+        refresh_token: refresh.token.expose_secret().to_owned(),
+        expires_in: access.expires_in,
+    })
+}

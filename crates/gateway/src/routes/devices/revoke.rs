@@ -1,0 +1,41 @@
+//! `DELETE /v1/devices/{deviceId}`: revoke one of the caller's devices.
+
+use actix_web::{HttpResponse, web};
+use passerelle_api_types::ErrorBody;
+use passerelle_domain::DeviceId;
+use passerelle_store::devices;
+use uuid::Uuid;
+
+use crate::authn::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Revoke a device: its refresh tokens are deleted and its access tokens are
+/// refused from now on, even before they expire. Revoking the calling device
+/// is a logout.
+#[utoipa::path(
+    delete, path = "/v1/devices/{deviceId}", tag = "devices",
+    security(("bearer" = [])),
+    params(("deviceId" = Uuid, Path, description = "One of the caller's devices")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "No such active device of the caller (`not_found`)", body = ErrorBody),
+    )
+)]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let device_id = DeviceId(path.into_inner());
+    let now = passerelle_store::now();
+    let revoked = state
+        .store
+        .run(move |conn| devices::revoke(conn, caller.user_id, device_id, now))
+        .await?;
+    if !revoked {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(user_id = %caller.user_id, device_id = %device_id, "device revoked");
+    Ok(HttpResponse::NoContent().finish())
+}

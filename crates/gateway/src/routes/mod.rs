@@ -1,0 +1,44 @@
+//! HTTP routes, one file per operation, grouped by resource. [`configure`]
+//! registers them all; each path is a `web::resource` so that a known path
+//! with an unsupported method answers 405 (not 404), and each handler carries
+//! its `#[utoipa::path]` so the OpenAPI document is generated from the code.
+
+use actix_web::web;
+
+use crate::error::method_not_allowed;
+
+pub mod auth;
+pub mod devices;
+pub mod health;
+pub mod jwks;
+pub mod me;
+pub mod metrics;
+
+/// A resource whose unsupported methods get a JSON 405.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(metrics::render)))
+        .service(resource("/.well-known/jwks.json").route(web::get().to(jwks::jwks)))
+        .service(resource("/v1/auth/register").route(web::post().to(auth::register::register)))
+        .service(resource("/v1/auth/login").route(web::post().to(auth::login::login)))
+        .service(resource("/v1/auth/refresh").route(web::post().to(auth::refresh::refresh)))
+        .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::logout)))
+        .service(resource("/v1/devices").route(web::get().to(devices::list::list)))
+        .service(
+            resource("/v1/devices/{device_id}")
+                .route(web::patch().to(devices::rename::rename))
+                .route(web::delete().to(devices::revoke::revoke)),
+        )
+        .service(
+            resource("/v1/me")
+                .route(web::get().to(me::show::show))
+                .route(web::patch().to(me::update::update))
+                .route(web::delete().to(me::delete::delete)),
+        )
+        .service(resource("/v1/me/password").route(web::post().to(me::password::change)));
+}

@@ -1,0 +1,163 @@
+//! Building and running a node: state from settings, the HTTP server bound to
+//! its address (port 0 works: tests read the bound address back), graceful
+//! shutdown on SIGTERM/SIGINT.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use metrics_exporter_prometheus::PrometheusHandle;
+use passerelle_auth::KeySet;
+use passerelle_auth::access::{AccessTokenConfig, AccessTokens};
+use passerelle_auth::external::ExternalVerifier;
+use passerelle_auth::password::PasswordHasher;
+use passerelle_bus::{RateLimiter, RedisLink};
+use passerelle_store::{Backend, Store};
+use secrecy::ExposeSecret;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::{Settings, TokenAlgorithm};
+use crate::error::{json_config, not_found, path_config};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::{middleware, routes};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A node ready to serve.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects the store (applying pending migrations), loads keys, binds.
+    pub async fn build(settings: Settings, metrics: PrometheusHandle) -> Result<Self, BoxError> {
+        let settings = Arc::new(settings);
+        let state = build_state(settings.clone()).await?;
+        let listener = TcpListener::bind(settings.server.bind)?;
+        let addr = listener.local_addr()?;
+        let workers = match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let max_body = settings.server.max_body_bytes;
+        let state = web::Data::new(state);
+        let metrics = web::Data::new(metrics);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(metrics.clone())
+                .app_data(json_config(max_body))
+                .app_data(path_config())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(from_fn(middleware::observe))
+                .configure(routes::configure)
+                .service(web::redirect("/docs", "/docs/"))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .listen(listener)?
+        .run();
+        tracing::info!(addr = %addr, workers, "listening");
+        Ok(Self { server, addr })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains in-flight requests for up to
+    /// `server.shutdown_timeout_secs`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the store and applies pending migrations.
+pub async fn open_store(settings: &Settings) -> Result<Store, BoxError> {
+    let url = settings.database_url();
+    let store = Store::connect(&url, settings.database.pool_size).await?;
+    let applied = store.migrate().await?;
+    tracing::info!(backend = ?store.backend(), applied = applied.len(), "database ready");
+    Ok(store)
+}
+
+async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
+    let store = open_store(&settings).await?;
+    let keys = load_keys(&settings, store.backend())?;
+    let auth = &settings.auth;
+    let tokens = AccessTokens::new(
+        keys.clone(),
+        AccessTokenConfig {
+            issuer: auth.issuer.clone(),
+            audience: auth.audience.clone(),
+            ttl: Duration::from_secs(auth.access_token_ttl_secs),
+            leeway_secs: auth.leeway_secs,
+        },
+    );
+    let external = ExternalVerifier::new(auth.external_providers.clone())?;
+    let hasher = PasswordHasher::new(auth.argon2.clone(), auth.max_concurrent_hashes.max(1))?;
+    let redis = settings
+        .redis_url()
+        .map(|url| RedisLink::open(&url, &settings.redis.namespace))
+        .transpose()?;
+    let limiter = match &redis {
+        Some(link) => RateLimiter::shared(link.clone()),
+        None => RateLimiter::local(),
+    };
+    Ok(AppState {
+        store,
+        tokens,
+        external,
+        hasher,
+        limiter,
+        redis,
+        jwks: Arc::new(keys.jwks()),
+        settings,
+    })
+}
+
+fn read(path: &std::path::Path) -> Result<String, BoxError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read key file {}: {e}", path.display()).into())
+}
+
+/// The token keys: HS256 from its secret; Ed25519 from the configured PEM
+/// (inline or file, plus previous keys), else from `<data_dir>/keys`,
+/// generated on first start.
+fn load_keys(settings: &Settings, backend: Backend) -> Result<KeySet, BoxError> {
+    let auth = &settings.auth;
+    if auth.algorithm == TokenAlgorithm::HS256 {
+        let secret = auth
+            .hs256_secret
+            .as_ref()
+            .ok_or("auth.algorithm = HS256 needs auth.hs256_secret")?;
+        return Ok(KeySet::hs256(secret.expose_secret().as_bytes())?);
+    }
+    let previous = auth
+        .previous_key_files
+        .iter()
+        .map(|p| read(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(pem) = &auth.signing_key {
+        return Ok(KeySet::ed25519_from_pem(pem.expose_secret(), &previous)?);
+    }
+    if let Some(path) = &auth.signing_key_file {
+        return Ok(KeySet::ed25519_from_pem(&read(path)?, &previous)?);
+    }
+    let dir = settings.data_dir.join("keys");
+    let (keys, _generated) = KeySet::ed25519_load_or_generate_dir(&dir)?;
+    if backend == Backend::Postgres {
+        tracing::warn!(
+            "token keys come from this node's data directory; nodes sharing a database must share keys (set auth.signing_key_file)"
+        );
+    }
+    Ok(keys)
+}

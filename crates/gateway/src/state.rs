@@ -1,0 +1,44 @@
+//! Shared application state, built once at start-up and handed to every
+//! worker as `web::Data<AppState>` (an `Arc`): no globals, so tests and
+//! several nodes in one process stay independent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passerelle_auth::access::AccessTokens;
+use passerelle_auth::external::ExternalVerifier;
+use passerelle_auth::password::PasswordHasher;
+use passerelle_bus::{RateLimiter, RedisLink};
+use passerelle_store::Store;
+
+use crate::config::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The record: every account, device and token row.
+    pub store: Store,
+    /// Issues and checks this gateway's own access tokens.
+    pub tokens: AccessTokens,
+    /// Checks tokens of configured external identity providers.
+    pub external: ExternalVerifier,
+    /// argon2id, off the async workers and bounded in concurrency.
+    pub hasher: PasswordHasher,
+    /// Login/registration throttles, shared through Redis when configured.
+    pub limiter: RateLimiter,
+    /// The node's Redis link, for readiness (None in embedded mode).
+    pub redis: Option<RedisLink>,
+    /// The JWKS document, rendered once (keys only change on restart).
+    pub jwks: Arc<serde_json::Value>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    pub fn refresh_ttl(&self) -> Duration {
+        Duration::from_secs(
+            self.settings
+                .auth
+                .refresh_token_ttl_days
+                .saturating_mul(86_400),
+        )
+    }
+}

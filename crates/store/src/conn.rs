@@ -1,0 +1,158 @@
+//! Connections: the diesel `MultiConnection` over Postgres and SQLite, the
+//! opaque [`DbConn`] handed to query functions, URL-scheme dispatch, SQLite
+//! per-connection pragmas, and the r2d2 manager that keeps real connection
+//! errors (diesel's generated `establish` hides them; deps.md P5).
+
+use std::path::Path;
+
+use diesel::connection::{Connection, SimpleConnection, TransactionManager};
+use diesel::{PgConnection, SqliteConnection};
+
+use crate::Backend;
+use crate::error::{DbResultExt, StoreError, StoreResult};
+
+/// One connection to either backend. The derive generates `MultiBackend`.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// A database connection checked out of the pool. Opaque: only the store's
+/// own query functions (`users::*`, `devices::*`, ...) can use it.
+/// The second field counts the transactions opened through `DbConn::tx`.
+pub struct DbConn(pub(crate) AnyConnection, u32);
+
+impl std::fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DbConn").field(&self.backend()).finish()
+    }
+}
+
+impl DbConn {
+    /// Which database this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Runs `f` inside a transaction (a savepoint when already inside one);
+    /// commits on `Ok`, rolls back on `Err`.
+    pub(crate) fn tx<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        type Tm = <AnyConnection as Connection>::TransactionManager;
+        Tm::begin_transaction(&mut self.0).db()?;
+        self.1 += 1;
+        let result = f(self);
+        self.1 -= 1;
+        match result {
+            Ok(value) => {
+                Tm::commit_transaction(&mut self.0).db()?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = Tm::rollback_transaction(&mut self.0) {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs a statement that may fail with an expected error (a unique
+    /// violation) so that, inside a caller's transaction, the failure does
+    /// not poison it: on Postgres an error aborts the whole transaction, on
+    /// SQLite it does not. A savepoint makes both behave like SQLite. Outside
+    /// a transaction the statement runs as is.
+    pub(crate) fn guarded<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        if self.1 > 0 { self.tx(f) } else { f(self) }
+    }
+}
+
+/// Where a URL points: `postgres://` / `postgresql://` is Postgres, anything
+/// else is a SQLite file path (an optional `sqlite://` prefix is stripped).
+pub(crate) enum Target<'a> {
+    Postgres(&'a str),
+    Sqlite(&'a str),
+}
+
+pub(crate) fn target(url: &str) -> Target<'_> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Target::Postgres(url)
+    } else {
+        Target::Sqlite(url.strip_prefix("sqlite://").unwrap_or(url))
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+
+/// Opens one connection, reporting the backend's own error text.
+pub(crate) fn establish(url: &str) -> StoreResult<DbConn> {
+    let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
+    match target(url) {
+        Target::Postgres(url) => Ok(DbConn(
+            AnyConnection::Postgresql(PgConnection::establish(url).map_err(unavailable)?),
+            0,
+        )),
+        Target::Sqlite(path) => {
+            if let Some(parent) = Path::new(path).parent()
+                && path != ":memory:"
+                && !parent.as_os_str().is_empty()
+                && !parent.exists()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Unavailable(format!(
+                        "cannot create directory {}: {e}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(|e| StoreError::Unavailable(format!("sqlite pragmas: {e}")))?;
+            Ok(DbConn(AnyConnection::Sqlite(conn), 0))
+        }
+    }
+}
+
+/// r2d2 manager dispatching on the URL scheme.
+pub(crate) struct Manager(pub(crate) String);
+
+/// The manager's error: the message of the underlying failure.
+#[derive(Debug)]
+pub(crate) struct ManagerError(String);
+
+impl std::fmt::Display for ManagerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ManagerError {}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = ManagerError;
+
+    fn connect(&self) -> Result<DbConn, ManagerError> {
+        establish(&self.0).map_err(|e| ManagerError(e.to_string()))
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {
+        conn.0
+            .batch_execute("SELECT 1")
+            .map_err(|e| ManagerError(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.0.is_broken()
+    }
+}

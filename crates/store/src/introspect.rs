@@ -1,0 +1,66 @@
+//! Schema introspection: what the migrated database actually contains
+//! (`describe_schema`, read from the catalogue of each backend) and a proof
+//! that the hand-kept `schema.rs` agrees with it (`check_schema_rs`).
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::conn::{AnyConnection, DbConn};
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::{devices, refresh_tokens, users};
+use crate::{devices as device_queries, refresh_tokens as token_queries, users as user_queries};
+
+#[derive(QueryableByName)]
+struct ColumnRow {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+const PG_COLUMNS: &str = "SELECT table_name::text AS table_name, column_name::text AS column_name \
+     FROM information_schema.columns \
+     WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations'";
+
+const SQLITE_COLUMNS: &str = "SELECT m.name AS table_name, p.name AS column_name \
+     FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p \
+     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+       AND m.name <> '__diesel_schema_migrations'";
+
+pub(crate) fn describe_schema(conn: &mut DbConn) -> StoreResult<BTreeMap<String, Vec<String>>> {
+    let rows: Vec<ColumnRow> = match &mut conn.0 {
+        AnyConnection::Postgresql(c) => diesel::sql_query(PG_COLUMNS).load(c),
+        AnyConnection::Sqlite(c) => diesel::sql_query(SQLITE_COLUMNS).load(c),
+    }
+    .db()?;
+    let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        map.entry(row.table_name).or_default().push(row.column_name);
+    }
+    for columns in map.values_mut() {
+        columns.sort();
+    }
+    Ok(map)
+}
+
+pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
+    let c = &mut conn.0;
+    users::table
+        .select(users::all_columns)
+        .limit(0)
+        .load::<user_queries::Record>(c)
+        .db()?;
+    devices::table
+        .select(devices::all_columns)
+        .limit(0)
+        .load::<device_queries::Record>(c)
+        .db()?;
+    refresh_tokens::table
+        .select(refresh_tokens::all_columns)
+        .limit(0)
+        .load::<token_queries::Record>(c)
+        .db()?;
+    Ok(())
+}

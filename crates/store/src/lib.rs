@@ -1,0 +1,45 @@
+//! Passerelle's persistence layer: accounts metadata (users, devices,
+//! refresh tokens) in PostgreSQL or SQLite through one diesel code path.
+//!
+//! Owns the schema, the embedded migrations and every query. Diesel stays
+//! inside: callers get a [`Store`] (pool + backend), run closures on an
+//! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
+//! blocking thread pool), and call the query functions in [`users`],
+//! [`devices`] and [`refresh_tokens`]. No message content or key material
+//! is ever stored here.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod conn;
+mod error;
+mod introspect;
+mod schema;
+mod sql_types;
+mod store;
+
+#[cfg(test)]
+mod storage_tests;
+
+pub mod admin;
+pub mod devices;
+pub mod refresh_tokens;
+pub mod users;
+
+pub use conn::DbConn;
+pub use error::{StoreError, StoreResult};
+pub use passerelle_domain::{DeviceId, UserId};
+pub use store::{PoolOptions, Store};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// The current time in UTC, truncated to microseconds (the precision both
+/// backends store), so values round-trip exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,167 @@
+//! Queries on the `users` table: accounts, local (password) or from an
+//! external identity provider (issuer + subject). Usernames arrive already
+//! lower-cased; this module does not normalise them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::UserId;
+use crate::conn::DbConn;
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::users;
+use crate::sql_types::{Id, Ts};
+
+/// One account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub password_hash: Option<String>,
+    pub external_issuer: Option<String>,
+    pub external_subject: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new account. `now` becomes both `created_at` and `updated_at`.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub id: UserId,
+    pub username: &'a str,
+    pub display_name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub external_issuer: Option<&'a str>,
+    pub external_subject: Option<&'a str>,
+    pub now: DateTime<Utc>,
+}
+
+/// Row shape in column order of `users::all_columns`.
+#[derive(Queryable)]
+pub(crate) struct Record {
+    id: Id,
+    username: String,
+    display_name: Option<String>,
+    password_hash: Option<String>,
+    external_issuer: Option<String>,
+    external_subject: Option<String>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+impl From<Record> for UserRow {
+    fn from(r: Record) -> Self {
+        UserRow {
+            id: r.id.into(),
+            username: r.username,
+            display_name: r.display_name,
+            password_hash: r.password_hash,
+            external_issuer: r.external_issuer,
+            external_subject: r.external_subject,
+            created_at: r.created_at.get(),
+            updated_at: r.updated_at.get(),
+        }
+    }
+}
+
+/// Inserts an account. `Conflict("username")` when the name is taken,
+/// `Conflict("external_identity")` when the issuer/subject pair is.
+pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> StoreResult<()> {
+    let now = Ts::new(user.now);
+    conn.guarded(|c| {
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(Id::from(user.id)),
+                users::username.eq(user.username),
+                users::display_name.eq(user.display_name),
+                users::password_hash.eq(user.password_hash),
+                users::external_issuer.eq(user.external_issuer),
+                users::external_subject.eq(user.external_subject),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(&mut c.0)
+            .db()?;
+        Ok(())
+    })
+}
+
+pub fn find(conn: &mut DbConn, id: UserId) -> StoreResult<Option<UserRow>> {
+    users::table
+        .filter(users::id.eq(Id::from(id)))
+        .select(users::all_columns)
+        .first::<Record>(&mut conn.0)
+        .optional()
+        .db()
+        .map(|r| r.map(UserRow::from))
+}
+
+pub fn find_by_username(conn: &mut DbConn, username: &str) -> StoreResult<Option<UserRow>> {
+    users::table
+        .filter(users::username.eq(username))
+        .select(users::all_columns)
+        .first::<Record>(&mut conn.0)
+        .optional()
+        .db()
+        .map(|r| r.map(UserRow::from))
+}
+
+pub fn find_by_external(
+    conn: &mut DbConn,
+    issuer: &str,
+    subject: &str,
+) -> StoreResult<Option<UserRow>> {
+    users::table
+        .filter(users::external_issuer.eq(issuer))
+        .filter(users::external_subject.eq(subject))
+        .select(users::all_columns)
+        .first::<Record>(&mut conn.0)
+        .optional()
+        .db()
+        .map(|r| r.map(UserRow::from))
+}
+
+/// Sets (or clears) the display name; `None` if there is no such user.
+pub fn set_display_name(
+    conn: &mut DbConn,
+    id: UserId,
+    name: Option<&str>,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<UserRow>> {
+    diesel::update(users::table.filter(users::id.eq(Id::from(id))))
+        .set((
+            users::display_name.eq(name),
+            users::updated_at.eq(Ts::new(now)),
+        ))
+        .returning(users::all_columns)
+        .get_result::<Record>(&mut conn.0)
+        .optional()
+        .db()
+        .map(|r| r.map(UserRow::from))
+}
+
+/// Replaces the password hash; `false` if there is no such user.
+pub fn set_password_hash(
+    conn: &mut DbConn,
+    id: UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let n = diesel::update(users::table.filter(users::id.eq(Id::from(id))))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(Ts::new(now)),
+        ))
+        .execute(&mut conn.0)
+        .db()?;
+    Ok(n > 0)
+}
+
+/// Deletes the account; its devices and refresh tokens go with it (FK
+/// cascades). `false` if there was no such user.
+pub fn delete(conn: &mut DbConn, id: UserId) -> StoreResult<bool> {
+    let n = diesel::delete(users::table.filter(users::id.eq(Id::from(id))))
+        .execute(&mut conn.0)
+        .db()?;
+    Ok(n > 0)
+}

@@ -1,0 +1,129 @@
+//! Helpers shared by the integration tests: starting nodes, registering
+//! users, reading error bodies.
+
+use passerelle_test_support::{TestServer, TestServerBuilder};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_passerelle");
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn builder() -> TestServerBuilder {
+    TestServer::builder(BIN)
+}
+
+pub async fn server() -> TestServer {
+    builder().spawn().await
+}
+
+/// One signed-in device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub user_id: String,
+    pub device_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Device {
+    fn from_body(body: &Value) -> Device {
+        Device {
+            user_id: body["userId"].as_str().expect("userId").to_owned(),
+            device_id: body["deviceId"].as_str().expect("deviceId").to_owned(),
+            access: body["accessToken"]
+                .as_str()
+                .expect("accessToken")
+                .to_owned(),
+            refresh: body["refreshToken"]
+                .as_str()
+                .expect("refreshToken")
+                .to_owned(),
+        }
+    }
+}
+
+pub async fn register(s: &TestServer, username: &str) -> Device {
+    let resp = s
+        .http()
+        .post(s.url("/v1/auth/register"))
+        .json(&json!({"username": username, "password": PASSWORD, "deviceName": "phone", "platform": "android"}))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(resp.status(), StatusCode::CREATED, "register {username}");
+    Device::from_body(&resp.json().await.expect("json"))
+}
+
+pub async fn login(s: &TestServer, username: &str, password: &str) -> Response {
+    s.http()
+        .post(s.url("/v1/auth/login"))
+        .json(&json!({"username": username, "password": password, "deviceName": "laptop"}))
+        .send()
+        .await
+        .expect("login")
+}
+
+pub async fn login_ok(s: &TestServer, username: &str) -> Device {
+    let resp = login(s, username, PASSWORD).await;
+    assert_eq!(resp.status(), StatusCode::OK, "login {username}");
+    Device::from_body(&resp.json().await.expect("json"))
+}
+
+pub async fn refresh(s: &TestServer, token: &str) -> Response {
+    s.http()
+        .post(s.url("/v1/auth/refresh"))
+        .json(&json!({"refreshToken": token}))
+        .send()
+        .await
+        .expect("refresh")
+}
+
+pub async fn refresh_ok(s: &TestServer, token: &str) -> Device {
+    let resp = refresh(s, token).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    Device::from_body(&resp.json().await.expect("json"))
+}
+
+/// An authenticated request.
+pub fn authed(s: &TestServer, method: reqwest::Method, path: &str, token: &str) -> RequestBuilder {
+    s.http().request(method, s.url(path)).bearer_auth(token)
+}
+
+pub async fn get_me(s: &TestServer, token: &str) -> Response {
+    authed(s, reqwest::Method::GET, "/v1/me", token)
+        .send()
+        .await
+        .expect("me")
+}
+
+/// Asserts an error response: status, code, and the documented body shape.
+pub async fn expect_error(resp: Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(resp.status(), status, "status for expected {code}");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        ct.starts_with("application/json"),
+        "error content type {ct}"
+    );
+    let body: Value = resp.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "error body {body}");
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(!message.is_empty());
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(1),
+        "only `error` at top level: {body}"
+    );
+    message
+}
+
+pub async fn json(resp: Response) -> Value {
+    resp.json().await.expect("json body")
+}

@@ -1,0 +1,20 @@
+//! Passerelle's integration suite: every test starts the real `passerelle`
+//! binary on a fresh database (see `passerelle-test-support`) and drives it
+//! over HTTP the way a client would. The backend is chosen by
+//! `PASSERELLE_TEST_BACKEND` (`sqlite` by default, or `postgres`); tests
+//! that need Redis are `#[ignore]`d on the embedded backend, with the reason,
+//! and run (`-- --include-ignored`) on Postgres + Redis.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account;
+mod attacker_tokens;
+mod auth_flow;
+mod common;
+mod devices;
+mod external_idp;
+mod http_errors;
+mod logs;
+mod operations;
+mod schema;
+mod throttling;
