@@ -233,3 +233,43 @@ async fn logout_revokes_only_the_calling_device() {
     assert_eq!(get_me(&s, &b.access).await.status(), StatusCode::OK);
     refresh_ok(&s, &b.refresh).await;
 }
+
+#[tokio::test]
+async fn concurrent_logins_and_refreshes_all_succeed() {
+    let s = server().await;
+    register(&s, "busy").await;
+    let logins = (0..8).map(|_| login(&s, "busy", PASSWORD));
+    let mut devices = Vec::new();
+    for resp in futures_util::future::join_all(logins).await {
+        assert_eq!(resp.status(), StatusCode::OK);
+        devices.push(
+            json(resp).await["refreshToken"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for _round in 0..3 {
+        let refreshes = devices.iter().map(|t| refresh(&s, t));
+        let mut next = Vec::new();
+        for resp in futures_util::future::join_all(refreshes).await {
+            assert_eq!(
+                resp.status(),
+                StatusCode::OK,
+                "no refresh may fail under concurrency"
+            );
+            next.push(
+                json(resp).await["refreshToken"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        devices = next;
+    }
+    // Racing the same token: exactly one wins, and the loser's replay revokes the device.
+    let token = devices[0].clone();
+    let (a, b) = tokio::join!(refresh(&s, &token), refresh(&s, &token));
+    let statuses = [a.status(), b.status()];
+    assert!(statuses.contains(&StatusCode::UNAUTHORIZED), "{statuses:?}");
+}

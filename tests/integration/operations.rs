@@ -228,3 +228,46 @@ async fn docs_ui_is_served_without_the_internet() {
         }
     }
 }
+
+#[tokio::test]
+async fn migrate_command_applies_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::from_env();
+    let db = tokio::task::spawn_blocking(move || {
+        passerelle_test_support::TestDatabase::create(backend, std::path::Path::new(BIN))
+    })
+    .await
+    .unwrap();
+    let run = || {
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.arg("migrate")
+            .env_remove("DATABASE_URL")
+            .env("PASSERELLE__DATA_DIR", dir.path())
+            .env("PASSERELLE__LOG__FORMAT", "json");
+        if let Some(url) = db.url() {
+            cmd.env("DATABASE_URL", url);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("applied migration"))
+            .count()
+    };
+    let first = run();
+    match backend {
+        // A fresh file: every migration is applied.
+        Backend::Sqlite => assert!(first >= 1),
+        // Cloned from the migrated template: nothing left to apply.
+        Backend::Postgres => assert_eq!(first, 0),
+    }
+    assert_eq!(run(), 0, "a second run applies nothing");
+    if backend == Backend::Sqlite {
+        assert!(dir.path().join("passerelle.db").exists());
+    }
+}

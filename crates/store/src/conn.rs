@@ -20,8 +20,17 @@ pub(crate) enum AnyConnection {
 
 /// A database connection checked out of the pool. Opaque: only the store's
 /// own query functions (`users::*`, `devices::*`, ...) can use it.
-/// The second field counts the transactions opened through `DbConn::tx`.
-pub struct DbConn(pub(crate) AnyConnection, u32);
+/// The second field counts the transactions opened through `DbConn::tx`;
+/// the third is the database's writer lock (SQLite only, see [`WriterLock`]).
+pub struct DbConn(pub(crate) AnyConnection, u32, Option<WriterLock>);
+
+/// One SQLite database takes one writer at a time. A deferred transaction
+/// that reads and then writes fails at once with `SQLITE_BUSY_SNAPSHOT` when
+/// another connection committed in between (the busy timeout does not apply
+/// to that case), so the pool's connections take this lock for the whole of
+/// each outermost transaction. Readers outside transactions never wait (WAL).
+#[derive(Clone, Default)]
+pub(crate) struct WriterLock(std::sync::Arc<std::sync::Mutex<()>>);
 
 impl std::fmt::Debug for DbConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -45,6 +54,13 @@ impl DbConn {
         f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
     ) -> StoreResult<T> {
         type Tm = <AnyConnection as Connection>::TransactionManager;
+        let writer = self.2.clone();
+        // A panic while holding the lock leaves nothing half-written (the
+        // transaction rolls back), so a poisoned lock is still usable.
+        let _guard = match (&writer, self.1) {
+            (Some(lock), 0) => Some(lock.0.lock().unwrap_or_else(|p| p.into_inner())),
+            _ => None,
+        };
         Tm::begin_transaction(&mut self.0).db()?;
         self.1 += 1;
         let result = f(self);
@@ -96,11 +112,17 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = 
 
 /// Opens one connection, reporting the backend's own error text.
 pub(crate) fn establish(url: &str) -> StoreResult<DbConn> {
+    establish_with(url, WriterLock::default())
+}
+
+/// Opens one connection; SQLite connections share `writer`.
+pub(crate) fn establish_with(url: &str, writer: WriterLock) -> StoreResult<DbConn> {
     let unavailable = |e: diesel::ConnectionError| StoreError::Unavailable(e.to_string());
     match target(url) {
         Target::Postgres(url) => Ok(DbConn(
             AnyConnection::Postgresql(PgConnection::establish(url).map_err(unavailable)?),
             0,
+            None,
         )),
         Target::Sqlite(path) => {
             if let Some(parent) = Path::new(path).parent()
@@ -118,13 +140,14 @@ pub(crate) fn establish(url: &str) -> StoreResult<DbConn> {
             let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
             conn.batch_execute(SQLITE_PRAGMAS)
                 .map_err(|e| StoreError::Unavailable(format!("sqlite pragmas: {e}")))?;
-            Ok(DbConn(AnyConnection::Sqlite(conn), 0))
+            Ok(DbConn(AnyConnection::Sqlite(conn), 0, Some(writer)))
         }
     }
 }
 
-/// r2d2 manager dispatching on the URL scheme.
-pub(crate) struct Manager(pub(crate) String);
+/// r2d2 manager dispatching on the URL scheme; its SQLite connections share
+/// one writer lock.
+pub(crate) struct Manager(pub(crate) String, pub(crate) WriterLock);
 
 /// The manager's error: the message of the underlying failure.
 #[derive(Debug)]
@@ -142,7 +165,7 @@ impl r2d2::ManageConnection for Manager {
     type Error = ManagerError;
 
     fn connect(&self) -> Result<DbConn, ManagerError> {
-        establish(&self.0).map_err(|e| ManagerError(e.to_string()))
+        establish_with(&self.0, self.1.clone()).map_err(|e| ManagerError(e.to_string()))
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {

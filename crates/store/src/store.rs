@@ -10,7 +10,7 @@ use std::time::Duration;
 use diesel::migration::MigrationSource;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::conn::{AnyConnection, DbConn, Manager, Target, establish, target};
+use crate::conn::{AnyConnection, DbConn, Manager, Target, WriterLock, establish, target};
 use crate::error::{StoreError, StoreResult};
 use crate::{Backend, introspect};
 
@@ -102,7 +102,7 @@ impl Store {
                 builder = builder.idle_timeout(None).max_lifetime(None);
             }
             let pool = builder
-                .build(Manager(url))
+                .build(Manager(url, WriterLock::default()))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             Ok(Store {
                 inner: Arc::new(Inner { pool, backend }),
