@@ -12,6 +12,7 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod health;
+pub mod ws;
 
 pub use account::{ChangePasswordRequest, DeleteAccountRequest, Me, UpdateMeRequest};
 pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};

@@ -17,6 +17,7 @@ use crate::AuthError;
 
 /// Argon2id cost parameters.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Argon2Params {
     /// Memory cost in KiB.
     pub memory_kib: u32,

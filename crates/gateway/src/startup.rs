@@ -102,6 +102,17 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
             leeway_secs: auth.leeway_secs,
         },
     );
+    if auth
+        .external_providers
+        .iter()
+        .any(|p| p.issuer == auth.issuer)
+    {
+        return Err(format!(
+            "auth.external_providers: issuer {:?} is this gateway's own auth.issuer",
+            auth.issuer
+        )
+        .into());
+    }
     let external = ExternalVerifier::new(auth.external_providers.clone())?;
     let hasher = PasswordHasher::new(auth.argon2.clone(), auth.max_concurrent_hashes.max(1))?;
     let redis = settings

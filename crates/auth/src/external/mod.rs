@@ -25,7 +25,6 @@ use self::jwks::Jwks;
 use self::keys::ProviderKey;
 use crate::{AuthError, jwt};
 
-/// Minimum time between two JWKS fetches of one provider.
 /// Clock skew tolerated on external tokens' `exp`/`nbf`.
 const LEEWAY_SECS: u64 = 30;
 
