@@ -127,3 +127,85 @@ pub async fn expect_error(resp: Response, status: StatusCode, code: &str) -> Str
 pub async fn json(resp: Response) -> Value {
     resp.json().await.expect("json body")
 }
+
+/// A WebSocket session of `d`, with the token in `Sec-WebSocket-Protocol`,
+/// after its `ready` frame.
+pub async fn ws(s: &TestServer, d: &Device) -> passerelle_client::Connection {
+    let client = passerelle_client::Client::new(&s.url(""));
+    let mut conn = client.connect(&d.access).await.expect("websocket");
+    match next(&mut conn).await {
+        passerelle_client::ws::ServerFrame::Ready { payload } => {
+            assert_eq!(payload.device_id.to_string(), d.device_id);
+        }
+        other => panic!("expected ready, got {other:?}"),
+    }
+    conn
+}
+
+/// `ws` plus `resume` (from `after`) and its `synced`; returns the frames
+/// replayed before it.
+pub async fn ws_resumed(
+    s: &TestServer,
+    d: &Device,
+    after: Option<u64>,
+) -> (
+    passerelle_client::Connection,
+    Vec<passerelle_client::ws::ServerFrame>,
+) {
+    let mut conn = ws(s, d).await;
+    conn.resume(after).await.expect("resume");
+    let mut replayed = Vec::new();
+    loop {
+        match next(&mut conn).await {
+            passerelle_client::ws::ServerFrame::Synced { .. } => return (conn, replayed),
+            other => replayed.push(other),
+        }
+    }
+}
+
+/// The next frame within 10 s.
+pub async fn next(conn: &mut passerelle_client::Connection) -> passerelle_client::ws::ServerFrame {
+    match conn.next_timeout(std::time::Duration::from_secs(10)).await {
+        Ok(Some(frame)) => frame,
+        Ok(None) => panic!("no frame within 10 s"),
+        Err(e) => panic!("connection error: {e}"),
+    }
+}
+
+/// Asserts nothing arrives within `ms`.
+pub async fn quiet(conn: &mut passerelle_client::Connection, ms: u64) {
+    match conn
+        .next_timeout(std::time::Duration::from_millis(ms))
+        .await
+    {
+        Ok(None) => {}
+        other => panic!("expected silence, got {other:?}"),
+    }
+}
+
+/// The close code the server ends the session with (within 10 s).
+pub async fn closed_with(conn: &mut passerelle_client::Connection) -> u16 {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match conn.next_timeout(left).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("not closed within 10 s"),
+            Err(passerelle_client::ClientError::Closed { code, .. }) => return code,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+}
+
+/// A `message` frame for `recipient` with a fresh message id.
+pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
+    passerelle_client::ws::SendMessage {
+        message_id: uuid::Uuid::new_v4(),
+        recipient_id: Some(recipient.parse().expect("uuid")),
+        timestamp: chrono::Utc::now(),
+        session_id: "signal-session-1".into(),
+        message_type: passerelle_client::ws::MessageType::Text,
+        reply_to: None,
+        blob_id: Some("blob-0001".into()),
+    }
+}

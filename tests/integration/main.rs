@@ -16,5 +16,7 @@ mod external_idp;
 mod http_errors;
 mod logs;
 mod operations;
+mod realtime_handshake;
+mod realtime_routing;
 mod schema;
 mod throttling;

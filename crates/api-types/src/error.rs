@@ -30,6 +30,11 @@ pub enum ErrorCode {
     InvalidPath,
     /// 422: the JSON is well-formed but a value breaks a rule.
     ValidationFailed,
+    /// 400: `GET /v1/ws` without `passerelle.v1` among the offered
+    /// subprotocols.
+    SubprotocolRequired,
+    /// 400: `GET /v1/ws` that is not a valid WebSocket handshake.
+    WebsocketRequired,
     /// 401: no usable access token (missing, malformed, expired, revoked, or
     /// not signed by a trusted key).
     Unauthorized,
@@ -67,6 +72,8 @@ impl ErrorCode {
             Self::InvalidJson => "invalid_json",
             Self::InvalidPath => "invalid_path",
             Self::ValidationFailed => "validation_failed",
+            Self::SubprotocolRequired => "subprotocol_required",
+            Self::WebsocketRequired => "websocket_required",
             Self::Unauthorized => "unauthorized",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidRefreshToken => "invalid_refresh_token",

@@ -25,6 +25,8 @@ use crate::state::AppState;
 pub struct Caller {
     pub user_id: UserId,
     pub device_id: DeviceId,
+    /// When the token used expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
@@ -51,6 +53,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         let caller = Caller {
             user_id: UserId(claims.sub),
             device_id: DeviceId(claims.did),
+            expires_at: claims.exp,
         };
         let active = state
             .store

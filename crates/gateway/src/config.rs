@@ -23,7 +23,78 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub limits: LimitSettings,
+    pub ws: WsSettings,
+    pub routing: RoutingSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsSettings {
+    /// The server pings this often; a session silent for three intervals is
+    /// closed (4000). Also the refresh period of the session registry.
+    pub heartbeat_secs: u64,
+    /// Largest client frame (bytes); larger closes with 1009.
+    pub max_frame_bytes: usize,
+    /// Live events queued per session before it counts as a slow consumer
+    /// (closed with 4008; it resumes from its cursor).
+    pub outbound_queue: usize,
+    /// Client frames per second per session (token bucket)…
+    pub frames_per_sec: u32,
+    /// …with bursts up to this many.
+    pub frame_burst: u32,
+    /// Live sessions per device, across all nodes (0 = unlimited).
+    pub max_sessions_per_device: u32,
+    /// Live sessions per user, across all nodes (0 = unlimited).
+    pub max_sessions_per_user: u32,
+    /// Events read per database query when replaying a stream.
+    pub replay_page: u32,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_secs: 15,
+            max_frame_bytes: 16 * 1024,
+            outbound_queue: 1024,
+            frames_per_sec: 100,
+            frame_burst: 200,
+            max_sessions_per_device: 4,
+            max_sessions_per_user: 32,
+            replay_page: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingSettings {
+    /// Writer tasks applying batches concurrently; 0 = 1 on SQLite (one
+    /// writer at a time anyway), 2 on Postgres.
+    pub writers: usize,
+    /// Most operations (sends and acks) in one transaction.
+    pub max_batch: usize,
+    /// Operations waiting for a writer before senders wait.
+    pub queue: usize,
+    /// Undelivered events are deleted after this many days.
+    pub retention_days: u64,
+    /// Acknowledged events are deleted after this long (other sessions of
+    /// the same device may still be catching up).
+    pub acked_grace_secs: u64,
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for RoutingSettings {
+    fn default() -> Self {
+        Self {
+            writers: 0,
+            max_batch: 512,
+            queue: 8192,
+            retention_days: 30,
+            acked_grace_secs: 300,
+            sweep_interval_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -150,6 +221,8 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             auth: AuthSettings::default(),
             limits: LimitSettings::default(),
+            ws: WsSettings::default(),
+            routing: RoutingSettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -27,6 +27,10 @@ pub enum ApiError {
     InvalidPath(String),
     #[error("{0}")]
     Validation(String),
+    #[error("offer the subprotocol passerelle.v1 in Sec-WebSocket-Protocol")]
+    SubprotocolRequired,
+    #[error("{0}")]
+    WebsocketRequired(String),
     #[error("{0}")]
     Unauthorized(&'static str),
     #[error("wrong username or password")]
@@ -63,6 +67,8 @@ impl ApiError {
             Self::InvalidJson(_) => ErrorCode::InvalidJson,
             Self::InvalidPath(_) => ErrorCode::InvalidPath,
             Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::SubprotocolRequired => ErrorCode::SubprotocolRequired,
+            Self::WebsocketRequired(_) => ErrorCode::WebsocketRequired,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
             Self::InvalidRefreshToken => ErrorCode::InvalidRefreshToken,
@@ -83,7 +89,10 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::InvalidPath(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidJson(_)
+            | Self::InvalidPath(_)
+            | Self::SubprotocolRequired
+            | Self::WebsocketRequired(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized(_) | Self::InvalidCredentials | Self::InvalidRefreshToken => {
                 StatusCode::UNAUTHORIZED
@@ -139,6 +148,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict("username") => Self::UsernameTaken,
             StoreError::Conflict(what) => Self::Internal(format!("unexpected conflict on {what}")),
             StoreError::Unavailable(cause) => Self::Unavailable(format!("database: {cause}")),
+            StoreError::Transient(cause) => Self::Unavailable(format!("database: {cause}")),
             StoreError::Internal(cause) => Self::Internal(format!("database: {cause}")),
         }
     }

@@ -1,5 +1,5 @@
-//! The Passerelle gateway: REST (and, with the routing core, WebSocket) in
-//! front of the store, the auth layer and the bus. `main.rs` only calls
+//! The Passerelle gateway: REST and WebSocket in front of the store, the
+//! auth layer and the bus. `main.rs` only calls
 //! [`cli::run`]; everything else is here so it can be read and tested as a
 //! library.
 //!
@@ -7,7 +7,8 @@
 //! (building and running a node), `state` (what handlers share), `error`
 //! (the one HTTP error type), `authn` (who is calling), `provision`
 //! (accounts from external identity providers), `middleware` (request id,
-//! access log, metrics), `routes/<resource>/<verb>.rs`, `openapi`.
+//! access log, metrics), `routes/<resource>/<verb>.rs`, `openapi`, `routing` (batching writer,
+//! hub, envelopes, retention sweep), `ws` (the WebSocket endpoint).
 
 pub mod authn;
 pub mod cli;
@@ -17,6 +18,8 @@ pub mod middleware;
 pub mod openapi;
 pub mod provision;
 pub mod routes;
+pub mod routing;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ws;

@@ -37,6 +37,7 @@ use crate::routes;
         routes::health::healthz,
         routes::health::readyz,
         routes::metrics::render,
+        crate::ws::upgrade::upgrade,
     ),
     components(schemas(passerelle_api_types::ErrorCode)),
     modifiers(&CommonResponses),
@@ -44,6 +45,7 @@ use crate::routes;
         (name = "auth", description = "Registration, login, token rotation"),
         (name = "devices", description = "The caller's devices"),
         (name = "account", description = "The caller's account"),
+        (name = "realtime", description = "The WebSocket session (frames: openapi/asyncapi.yaml)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

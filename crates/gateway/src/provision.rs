@@ -27,13 +27,18 @@ pub async fn external_caller(
     state: &AppState,
     identity: ExternalIdentity,
 ) -> Result<Caller, ApiError> {
+    let expires_at = identity.expires_at;
     let caller = state
         .store
         .run(move |conn| {
             let user_id = find_or_create_user(conn, &identity)?;
             let key = identity.device_key.as_deref().unwrap_or(DEFAULT_DEVICE_KEY);
             let device_id = find_or_create_device(conn, user_id, key, &identity.issuer)?;
-            Ok(device_id.map(|device_id| Caller { user_id, device_id }))
+            Ok(device_id.map(|device_id| Caller {
+                user_id,
+                device_id,
+                expires_at,
+            }))
         })
         .await?;
     caller.ok_or(ApiError::Unauthorized("device revoked"))

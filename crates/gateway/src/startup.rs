@@ -10,11 +10,12 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use metrics_exporter_prometheus::PrometheusHandle;
+use passerelle_api_types::ws;
 use passerelle_auth::KeySet;
 use passerelle_auth::access::{AccessTokenConfig, AccessTokens};
 use passerelle_auth::external::ExternalVerifier;
 use passerelle_auth::password::PasswordHasher;
-use passerelle_bus::{RateLimiter, RedisLink};
+use passerelle_bus::{Fanout, RateLimiter, RedisLink, SessionRegistry};
 use passerelle_store::{Backend, Store};
 use secrecy::ExposeSecret;
 use utoipa::OpenApi;
@@ -23,6 +24,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::{Settings, TokenAlgorithm};
 use crate::error::{json_config, not_found, path_config};
 use crate::openapi::ApiDoc;
+use crate::routing::hub::Hub;
+use crate::routing::sweeper;
+use crate::routing::writer::Router;
 use crate::state::AppState;
 use crate::{middleware, routes};
 
@@ -32,6 +36,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    hub: Hub,
+    shutdown_timeout: Duration,
 }
 
 impl Application {
@@ -39,6 +45,7 @@ impl Application {
     pub async fn build(settings: Settings, metrics: PrometheusHandle) -> Result<Self, BoxError> {
         let settings = Arc::new(settings);
         let state = build_state(settings.clone()).await?;
+        let hub = state.hub.clone();
         let listener = TcpListener::bind(settings.server.bind)?;
         let addr = listener.local_addr()?;
         let workers = match settings.server.workers {
@@ -63,20 +70,69 @@ impl Application {
         })
         .workers(workers)
         .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .disable_signals()
         .listen(listener)?
         .run();
         tracing::info!(addr = %addr, workers, "listening");
-        Ok(Self { server, addr })
+        Ok(Self {
+            server,
+            addr,
+            hub,
+            shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// Serves until SIGTERM/SIGINT, then drains in-flight requests for up to
+    /// Serves until SIGTERM/SIGINT. Then: stop accepting, tell every
+    /// WebSocket session to reconnect elsewhere (close 1012), wait for them
+    /// to go and for in-flight requests to finish, all within
     /// `server.shutdown_timeout_secs`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let hub = self.hub.clone();
+        let deadline = self.shutdown_timeout;
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            let started = tokio::time::Instant::now();
+            tracing::info!(sessions = hub.session_count(), "shutting down");
+            let stopping = handle.stop(true);
+            hub.close_all(
+                ws::close::RESTART,
+                "server restarting: reconnect and resume",
+            );
+            while hub.session_count() > 0 && started.elapsed() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            tokio::time::timeout(deadline.saturating_sub(started.elapsed()), stopping)
+                .await
+                .ok();
+        });
         self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -119,10 +175,37 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         .redis_url()
         .map(|url| RedisLink::open(&url, &settings.redis.namespace))
         .transpose()?;
-    let limiter = match &redis {
-        Some(link) => RateLimiter::shared(link.clone()),
-        None => RateLimiter::local(),
+    let (limiter, sessions) = match &redis {
+        Some(link) => (
+            RateLimiter::shared(link.clone()),
+            SessionRegistry::shared(link.clone()),
+        ),
+        None => (RateLimiter::local(), SessionRegistry::local()),
     };
+    let (fanout, deliveries) = match settings.redis_url() {
+        Some(url) => Fanout::redis(&url, &settings.redis.namespace)?,
+        None => Fanout::local(),
+    };
+    let hub = Hub::start(fanout.clone(), deliveries, settings.ws.outbound_queue);
+    let routing = &settings.routing;
+    let writers = match (routing.writers, store.backend()) {
+        (0, Backend::Sqlite) => 1,
+        (0, Backend::Postgres) => 2,
+        (n, _) => n,
+    };
+    let router = Router::start(
+        store.clone(),
+        fanout.clone(),
+        writers,
+        routing.max_batch,
+        routing.queue,
+    );
+    tokio::spawn(sweeper::run(
+        store.clone(),
+        Duration::from_secs(routing.sweep_interval_secs),
+        Duration::from_secs(routing.acked_grace_secs),
+        Duration::from_secs(routing.retention_days.saturating_mul(86_400)),
+    ));
     Ok(AppState {
         store,
         tokens,
@@ -130,6 +213,10 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         hasher,
         limiter,
         redis,
+        fanout,
+        hub,
+        router,
+        sessions,
         jwks: Arc::new(keys.jwks()),
         settings,
     })

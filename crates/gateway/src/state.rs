@@ -8,10 +8,12 @@ use std::time::Duration;
 use passerelle_auth::access::AccessTokens;
 use passerelle_auth::external::ExternalVerifier;
 use passerelle_auth::password::PasswordHasher;
-use passerelle_bus::{RateLimiter, RedisLink};
+use passerelle_bus::{Fanout, RateLimiter, RedisLink, SessionRegistry};
 use passerelle_store::Store;
 
 use crate::config::Settings;
+use crate::routing::hub::Hub;
+use crate::routing::writer::Router;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +29,14 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The node's Redis link, for readiness (None in embedded mode).
     pub redis: Option<RedisLink>,
+    /// Per-user channels to every node (Redis, or in process).
+    pub fanout: Fanout,
+    /// This node's live sessions.
+    pub hub: Hub,
+    /// The batching writer of sends and acknowledgements.
+    pub router: Router,
+    /// Live sessions across nodes, for the per-device and per-user caps.
+    pub sessions: SessionRegistry,
     /// The JWKS document, rendered once (keys only change on restart).
     pub jwks: Arc<serde_json::Value>,
     pub settings: Arc<Settings>,

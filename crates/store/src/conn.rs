@@ -92,6 +92,20 @@ impl DbConn {
     }
 }
 
+/// Runs the same diesel code on the concrete connection of either backend,
+/// for the statements `MultiConnection` cannot express (batch inserts,
+/// `FOR UPDATE`, arrays): `on_backend!(conn, |c| body)` binds `c` to the
+/// `PgConnection` or the `SqliteConnection`.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match &mut $conn.0 {
+            $crate::conn::AnyConnection::Postgresql($c) => $body,
+            $crate::conn::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// Where a URL points: `postgres://` / `postgresql://` is Postgres, anything
 /// else is a SQLite file path (an optional `sqlite://` prefix is stripped).
 pub(crate) enum Target<'a> {

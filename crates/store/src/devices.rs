@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::{devices, refresh_tokens};
+use crate::schema::{device_streams, devices, refresh_tokens};
 use crate::sql_types::{Id, Ts};
 use crate::{DeviceId, UserId};
 
@@ -77,6 +77,14 @@ pub fn insert(conn: &mut DbConn, d: &NewDevice<'_>) -> StoreResult<()> {
                 devices::external_key.eq(d.external_key),
                 devices::created_at.eq(now),
                 devices::last_seen_at.eq(Some(now)),
+            ))
+            .execute(&mut c.0)
+            .db()?;
+        // Every device has a stream from its first moment.
+        diesel::insert_into(device_streams::table)
+            .values((
+                device_streams::device_id.eq(Id::from(d.id)),
+                device_streams::user_id.eq(Id::from(d.user_id)),
             ))
             .execute(&mut c.0)
             .db()?;

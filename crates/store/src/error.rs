@@ -18,9 +18,21 @@ pub enum StoreError {
     /// Pool timeout, cannot connect, database down or locked (maps to 503).
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The transaction lost a race (deadlock, serialization failure) and
+    /// can simply be run again.
+    #[error("transient database conflict: {0}")]
+    Transient(String),
     /// Anything else (maps to 500; the text is for logs only).
     #[error("database error: {0}")]
     Internal(String),
+}
+
+impl StoreError {
+    /// Whether running the same transaction again may succeed: a lost race,
+    /// or a unique violation caused by a concurrent insert.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Transient(_) | StoreError::Conflict(_))
+    }
 }
 
 /// Result alias used by every store function.
@@ -35,6 +47,12 @@ pub(crate) fn from_diesel(e: DieselError) -> StoreError {
         }
         DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
             StoreError::NotFound
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+            StoreError::Transient(info.message().to_owned())
+        }
+        DieselError::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+            StoreError::Transient(info.message().to_owned())
         }
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
             StoreError::Unavailable(info.message().to_owned())
@@ -61,6 +79,8 @@ pub(crate) fn conflict_name(constraint: Option<&str>, message: &str) -> &'static
         "external_identity"
     } else if text.contains("external_key") {
         "external_key"
+    } else if text.contains("message_id") {
+        "message_id"
     } else if text.contains("token_hash") {
         "token_hash"
     } else if text.contains("pkey") || text.ends_with(".id") {

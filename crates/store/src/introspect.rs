@@ -9,7 +9,9 @@ use diesel::sql_types::Text;
 
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::{devices, refresh_tokens, users};
+use crate::schema::{device_events, device_streams, devices, messages, refresh_tokens, users};
+use crate::sql_types::Id;
+use crate::streams::{EventRecord, MessageRecord};
 use crate::{devices as device_queries, refresh_tokens as token_queries, users as user_queries};
 
 #[derive(QueryableByName)]
@@ -61,6 +63,21 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(refresh_tokens::all_columns)
         .limit(0)
         .load::<token_queries::Record>(c)
+        .db()?;
+    device_streams::table
+        .select(device_streams::all_columns)
+        .limit(0)
+        .load::<(Id, Id, i64, i64)>(c)
+        .db()?;
+    messages::table
+        .select(messages::all_columns)
+        .limit(0)
+        .load::<MessageRecord>(c)
+        .db()?;
+    device_events::table
+        .select(device_events::all_columns)
+        .limit(0)
+        .load::<EventRecord>(c)
         .db()?;
     Ok(())
 }

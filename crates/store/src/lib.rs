@@ -1,11 +1,12 @@
-//! Passerelle's persistence layer: accounts metadata (users, devices,
-//! refresh tokens) in PostgreSQL or SQLite through one diesel code path.
+//! Passerelle's persistence layer: accounts (users, devices, refresh
+//! tokens), message metadata and every device's durable event stream, in
+//! PostgreSQL or SQLite through one diesel code path.
 //!
 //! Owns the schema, the embedded migrations and every query. Diesel stays
 //! inside: callers get a [`Store`] (pool + backend), run closures on an
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
-//! [`devices`] and [`refresh_tokens`]. No message content or key material
+//! [`devices`], [`refresh_tokens`], [`streams`] and [`batch`]. No message content or key material
 //! is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -20,8 +21,10 @@ mod store;
 mod storage_tests;
 
 pub mod admin;
+pub mod batch;
 pub mod devices;
 pub mod refresh_tokens;
+pub mod streams;
 pub mod users;
 
 pub use conn::DbConn;

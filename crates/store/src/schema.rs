@@ -53,4 +53,61 @@ diesel::table! {
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(refresh_tokens -> devices (device_id));
 
-diesel::allow_tables_to_appear_in_same_query!(users, devices, refresh_tokens);
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::DbUuid;
+
+    device_streams (device_id) {
+        device_id -> DbUuid,
+        user_id -> DbUuid,
+        last_seq -> BigInt,
+        acked_seq -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    messages (id) {
+        id -> DbUuid,
+        message_id -> DbUuid,
+        conversation_id -> Nullable<DbUuid>,
+        sender_id -> DbUuid,
+        sender_device_id -> DbUuid,
+        recipient_id -> Nullable<DbUuid>,
+        message_type -> Text,
+        timestamp -> DbTimestamp,
+        session_id -> Text,
+        reply_to -> Nullable<DbUuid>,
+        blob_id -> Nullable<Text>,
+        is_read -> Bool,
+        read_at -> Nullable<DbTimestamp>,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    device_events (device_id, seq) {
+        device_id -> DbUuid,
+        seq -> BigInt,
+        kind -> SmallInt,
+        message_id -> DbUuid,
+        actor_user_id -> Nullable<DbUuid>,
+        actor_device_id -> Nullable<DbUuid>,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::joinable!(device_events -> messages (message_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    devices,
+    refresh_tokens,
+    device_streams,
+    messages,
+    device_events
+);

@@ -40,5 +40,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(me::update::update))
                 .route(web::delete().to(me::delete::delete)),
         )
-        .service(resource("/v1/me/password").route(web::post().to(me::password::change)));
+        .service(resource("/v1/me/password").route(web::post().to(me::password::change)))
+        .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
 }

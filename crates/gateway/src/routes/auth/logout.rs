@@ -5,6 +5,7 @@ use passerelle_store::devices;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
 
 /// Log out: revokes the calling device (its refresh tokens are deleted and
@@ -20,6 +21,13 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
         .store
         .run(move |conn| devices::revoke(conn, caller.user_id, caller.device_id, now))
         .await?;
+    revoke_sessions(
+        &state.fanout,
+        caller.user_id,
+        &[caller.device_id.0],
+        "logged out",
+    )
+    .await;
     tracing::info!(user_id = %caller.user_id, device_id = %caller.device_id, "logged out");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ use passerelle_store::refresh_tokens::{self, Consumed};
 
 use super::session::{NewRefresh, token_response};
 use crate::error::ApiError;
+use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
 
 /// Exchange a refresh token for a new pair.
@@ -53,6 +54,13 @@ pub async fn refresh(
             Ok(HttpResponse::Ok().json(token_response(&state, user_id, device_id, &next)?))
         }
         Consumed::Replayed { user_id, device_id } => {
+            revoke_sessions(
+                &state.fanout,
+                user_id,
+                &[device_id.0],
+                "refresh token replayed",
+            )
+            .await;
             tracing::warn!(user_id = %user_id, device_id = %device_id, "refresh token replayed; device revoked");
             metrics::counter!("passerelle_refresh_replays_total").increment(1);
             Err(ApiError::InvalidRefreshToken)

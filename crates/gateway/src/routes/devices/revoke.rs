@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
 
 /// Revoke a device: its refresh tokens are deleted and its access tokens are
@@ -36,6 +37,13 @@ pub async fn revoke(
     if !revoked {
         return Err(ApiError::NotFound);
     }
+    revoke_sessions(
+        &state.fanout,
+        caller.user_id,
+        &[device_id.0],
+        "device revoked",
+    )
+    .await;
     tracing::info!(user_id = %caller.user_id, device_id = %device_id, "device revoked");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ use passerelle_store::users;
 use super::confirm::confirm_password;
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
 
 /// Delete the account and every row about it (devices, tokens). Accounts
@@ -38,6 +39,7 @@ pub async fn delete(
         .store
         .run(move |conn| users::delete(conn, caller.user_id))
         .await?;
+    revoke_sessions(&state.fanout, caller.user_id, &[], "account deleted").await;
     tracing::info!(user_id = %caller.user_id, "account deleted");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,6 +8,7 @@ use passerelle_store::{devices, users};
 use super::confirm::confirm_password;
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
 
 /// Change the password. Unless `keepOtherDevices` is true, every other device
@@ -50,6 +51,10 @@ pub async fn change(
             }
         })
         .await?;
+    if !revoked.is_empty() {
+        let ids: Vec<uuid::Uuid> = revoked.iter().map(|d| d.0).collect();
+        revoke_sessions(&state.fanout, caller.user_id, &ids, "password changed").await;
+    }
     tracing::info!(user_id = %caller.user_id, revoked_devices = revoked.len(), "password changed");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,83 @@
+//! What travels on a user's bus channel: stream events for that user's
+//! devices, or a control order (close sessions). JSON, with event payloads
+//! kept as raw JSON so that nodes forward them without re-encoding.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+/// One message on a user's channel. Externally tagged: the raw payloads
+/// cannot pass through serde's buffering of internally tagged enums.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Envelope {
+    /// Stream events for some of the user's devices.
+    Events { events: Vec<Event> },
+    /// Close the sessions of these devices (all of the user's when `devices`
+    /// is empty) with `code`.
+    Close {
+        devices: Vec<Uuid>,
+        code: u16,
+        reason: String,
+    },
+}
+
+/// One stream event for one device.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub device: Uuid,
+    pub seq: u64,
+    /// The frame type (`message`, `receipt`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payload: Box<RawValue>,
+}
+
+impl Event {
+    /// The frame text a session sends: `{"type","seq","payload"}`.
+    pub fn frame_text(&self) -> String {
+        let payload = self.payload.get();
+        let mut text = String::with_capacity(payload.len() + 48);
+        text.push_str("{\"type\":\"");
+        text.push_str(&self.kind);
+        text.push_str("\",\"seq\":");
+        text.push_str(&self.seq.to_string());
+        text.push_str(",\"payload\":");
+        text.push_str(payload);
+        text.push('}');
+        text
+    }
+}
+
+impl Envelope {
+    pub fn encode(&self) -> bytes::Bytes {
+        bytes::Bytes::from(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Envelope> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_text_is_the_protocol_frame() {
+        let e = Event {
+            device: Uuid::nil(),
+            seq: 7,
+            kind: "message".into(),
+            payload: RawValue::from_string("{\"a\":1}".into()).expect("raw"),
+        };
+        let v: serde_json::Value = serde_json::from_str(&e.frame_text()).expect("json");
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "message", "seq": 7, "payload": {"a": 1}})
+        );
+        let env = Envelope::Events { events: vec![e] };
+        let back = Envelope::decode(&env.encode()).expect("decode");
+        assert!(matches!(back, Envelope::Events { events } if events[0].seq == 7));
+    }
+}

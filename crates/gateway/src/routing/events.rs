@@ -1,0 +1,124 @@
+//! Stored rows to protocol payloads and bus envelopes.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use passerelle_api_types::ws::{MessageEvent, MessageType, ReceiptEvent, ReceiptStatus};
+use passerelle_store::UserId;
+use passerelle_store::batch::Delivery;
+use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use super::envelope::{Envelope, Event};
+
+pub fn message_event(m: &MessageRow) -> MessageEvent {
+    MessageEvent {
+        message_id: m.message_id,
+        server_id: m.id,
+        sender_id: m.sender_id.0,
+        sender_device_id: m.sender_device_id.0,
+        recipient_id: m.recipient_id.map(|u| u.0),
+        // Stored types are written from `MessageType`, so this never falls back.
+        message_type: MessageType::parse(&m.message_type).unwrap_or(MessageType::System),
+        session_id: m.session_id.clone(),
+        timestamp: m.timestamp,
+        server_timestamp: m.created_at,
+        reply_to: m.reply_to,
+        blob_id: m.blob_id.clone(),
+    }
+}
+
+fn receipt_event(e: &StreamEvent) -> ReceiptEvent {
+    ReceiptEvent {
+        message_id: e.message.message_id,
+        user_id: e.actor_user_id.map_or(Uuid::nil(), |u| u.0),
+        device_id: e.actor_device_id.map_or(Uuid::nil(), |d| d.0),
+        status: ReceiptStatus::Delivered,
+        at: e.created_at,
+    }
+}
+
+fn raw<T: serde::Serialize>(value: &T) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value)
+        .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
+}
+
+/// The frame type and payload of a stored stream event.
+pub fn stream_event(e: &StreamEvent) -> Event {
+    let (kind, payload) = match e.kind {
+        EventKind::Message => ("message", raw(&message_event(&e.message))),
+        EventKind::Receipt => ("receipt", raw(&receipt_event(e))),
+    };
+    Event {
+        device: e.device_id.0,
+        seq: e.seq,
+        kind: kind.into(),
+        payload,
+    }
+}
+
+/// Groups a new message's deliveries by user: one envelope per user.
+pub fn message_envelopes(m: &MessageRow, deliveries: &[Delivery]) -> Vec<(Uuid, Bytes)> {
+    let payload = raw(&message_event(m));
+    let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
+    for d in deliveries {
+        by_user.entry(d.user).or_default().push(Event {
+            device: d.device.0,
+            seq: d.seq,
+            kind: "message".into(),
+            payload: payload.clone(),
+        });
+    }
+    by_user
+        .into_iter()
+        .map(|(user, events)| (user.0, Envelope::Events { events }.encode()))
+        .collect()
+}
+
+/// Groups receipt events by the user they are for.
+pub fn receipt_envelopes(receipts: &[StreamEvent]) -> Vec<(Uuid, Bytes)> {
+    let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
+    for r in receipts {
+        by_user.entry(r.user_id).or_default().push(stream_event(r));
+    }
+    by_user
+        .into_iter()
+        .map(|(user, events)| (user.0, Envelope::Events { events }.encode()))
+        .collect()
+}
+
+/// An order to close sessions of `user` (all of them when `devices` is
+/// empty).
+pub fn close_envelope(user: UserId, devices: &[Uuid], code: u16, reason: &str) -> (Uuid, Bytes) {
+    (
+        user.0,
+        Envelope::Close {
+            devices: devices.to_vec(),
+            code,
+            reason: reason.to_owned(),
+        }
+        .encode(),
+    )
+}
+
+/// Closes the sessions of `devices` of `user` (all when empty) on every
+/// node, with `REVOKED`. Best effort on the bus; a node that misses it
+/// still refuses the device's next request, and its sessions close at their
+/// next resync or token expiry.
+pub async fn revoke_sessions(
+    fanout: &passerelle_bus::Fanout,
+    user: UserId,
+    devices: &[Uuid],
+    reason: &str,
+) {
+    let item = close_envelope(
+        user,
+        devices,
+        passerelle_api_types::ws::close::REVOKED,
+        reason,
+    );
+    if let Err(e) = fanout.publish(vec![item]).await {
+        tracing::warn!(error = %e, "could not publish a session close order");
+    }
+}

@@ -1,0 +1,197 @@
+//! Reading client frames: the envelope, the payload for its `type`, and the
+//! rules on values, strictly. Anything wrong becomes a [`Refusal`] naming
+//! the problem (sent back as an `error` frame; the session stays open).
+
+use passerelle_api_types::ws::{
+    ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, SendMessage,
+    ServerFrame,
+};
+use passerelle_store::streams::MessageRow;
+use passerelle_store::{DeviceId, UserId};
+
+/// What a well-formed client frame asks for.
+#[derive(Debug)]
+pub enum Action {
+    Send {
+        id: Option<String>,
+        message: MessageRow,
+        recipients: Vec<UserId>,
+    },
+    Resume {
+        id: Option<String>,
+        after: Option<u64>,
+    },
+    Ack {
+        seq: u64,
+    },
+    Auth {
+        id: Option<String>,
+        token: String,
+    },
+    Ping {
+        id: Option<String>,
+    },
+}
+
+/// A refused frame: the `error` frame to send back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub id: Option<String>,
+    pub code: FrameErrorCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(id: Option<String>, code: FrameErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn frame(&self) -> String {
+        frame_text(&ServerFrame::Error {
+            id: self.id.clone(),
+            payload: FrameErrorBody {
+                code: self.code,
+                message: self.message.clone(),
+            },
+        })
+    }
+}
+
+/// A server frame as JSON text.
+pub fn frame_text(frame: &ServerFrame) -> String {
+    serde_json::to_string(frame).unwrap_or_default()
+}
+
+const MAX_ID: usize = 64;
+const MAX_SESSION_ID: usize = 128;
+const MAX_BLOB_ID: usize = 128;
+
+/// Reads one text frame of the device `device` of `user`.
+pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusal> {
+    let envelope: ClientEnvelope = serde_json::from_str(text).map_err(|e| {
+        Refusal::new(
+            None,
+            FrameErrorCode::InvalidFrame,
+            format!("not a frame: {e}"),
+        )
+    })?;
+    let id = envelope.id;
+    if id
+        .as_ref()
+        .is_some_and(|i| i.len() > MAX_ID || i.chars().any(char::is_control))
+    {
+        return Err(Refusal::new(
+            None,
+            FrameErrorCode::InvalidFrame,
+            "id: at most 64 printable characters",
+        ));
+    }
+    let frame = ClientFrame::parse(&envelope.kind, envelope.payload).map_err(|e| match e {
+        FrameError::UnknownType(t) => Refusal::new(
+            id.clone(),
+            FrameErrorCode::UnknownType,
+            format!(
+                "unknown frame type {t:?}; expected one of {}",
+                ClientFrame::TYPES.join(", ")
+            ),
+        ),
+        FrameError::InvalidPayload(m) => Refusal::new(
+            id.clone(),
+            FrameErrorCode::InvalidPayload,
+            format!("{} payload: {m}", envelope.kind),
+        ),
+    })?;
+    Ok(match frame {
+        ClientFrame::Message(m) => {
+            let (message, recipients) = message(m, user, device)
+                .map_err(|why| Refusal::new(id.clone(), FrameErrorCode::ValidationFailed, why))?;
+            Action::Send {
+                id,
+                message,
+                recipients,
+            }
+        }
+        ClientFrame::Resume(r) => Action::Resume { id, after: r.after },
+        ClientFrame::Ack(a) => Action::Ack { seq: a.seq },
+        ClientFrame::Auth(a) => Action::Auth {
+            id,
+            token: a.access_token,
+        },
+        ClientFrame::Ping => Action::Ping { id },
+    })
+}
+
+fn message(
+    m: SendMessage,
+    user: UserId,
+    device: DeviceId,
+) -> Result<(MessageRow, Vec<UserId>), String> {
+    let recipient = m.recipient_id.ok_or("recipientId: required")?;
+    if m.session_id.is_empty()
+        || m.session_id.chars().count() > MAX_SESSION_ID
+        || m.session_id.chars().any(char::is_control)
+    {
+        return Err("sessionId: 1 to 128 printable characters".into());
+    }
+    if let Some(blob) = &m.blob_id {
+        let ok = !blob.is_empty()
+            && blob.len() <= MAX_BLOB_ID
+            && blob
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            return Err("blobId: 1 to 128 characters of [A-Za-z0-9._-]".into());
+        }
+    }
+    let now = passerelle_store::now();
+    let row = MessageRow {
+        id: uuid::Uuid::now_v7(),
+        message_id: m.message_id,
+        conversation_id: None,
+        sender_id: user,
+        sender_device_id: device,
+        recipient_id: Some(UserId(recipient)),
+        message_type: m.message_type.as_str().to_owned(),
+        timestamp: m.timestamp,
+        session_id: m.session_id,
+        reply_to: m.reply_to,
+        blob_id: m.blob_id,
+        is_read: false,
+        read_at: None,
+        created_at: now,
+    };
+    Ok((row, vec![UserId(recipient)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> Result<Action, Refusal> {
+        read(text, UserId::new(), DeviceId::new())
+    }
+
+    #[test]
+    fn refusals_name_the_problem() {
+        let r = read_text("not json").expect_err("refused");
+        assert_eq!(r.code, FrameErrorCode::InvalidFrame);
+        let r = read_text(r#"{"type":"message","id":"m1","payload":{"messageId":"6f1c2a4e-8a9b-4c1d-9e2f-3a4b5c6d7e8f","recipientId":"0f1e2d3c-4b5a-4697-8877-665544332211","timestamp":"2024-01-01T00:00:00Z","sessionId":"abc","messageType":"text","ciphertext":"x"}}"#).expect_err("refused");
+        assert_eq!(
+            (r.code, r.id.as_deref()),
+            (FrameErrorCode::InvalidPayload, Some("m1"))
+        );
+        assert!(r.message.contains("ciphertext"), "{}", r.message);
+        let r = read_text(r#"{"type":"message","payload":{"messageId":"6f1c2a4e-8a9b-4c1d-9e2f-3a4b5c6d7e8f","recipientId":"0f1e2d3c-4b5a-4697-8877-665544332211","timestamp":"2024-01-01T00:00:00Z","sessionId":"","messageType":"text"}}"#).expect_err("refused");
+        assert_eq!(r.code, FrameErrorCode::ValidationFailed);
+        let r = read_text(r#"{"type":"subscribe","payload":{}}"#).expect_err("refused");
+        assert_eq!(r.code, FrameErrorCode::UnknownType);
+        assert!(matches!(
+            read_text(r#"{"type":"ack","payload":{"seq":3}}"#),
+            Ok(Action::Ack { seq: 3 })
+        ));
+    }
+}

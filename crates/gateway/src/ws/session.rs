@@ -1,0 +1,497 @@
+//! One WebSocket connection: a session of one device.
+//!
+//! The loop waits on five things at once: the client's frames, the hub's
+//! queue of live events, a close order (revocation, shutdown, slow
+//! consumer), the heartbeat, and the token's expiry. Sends and acks are
+//! handed to the router and run concurrently (up to `MAX_IN_FLIGHT`), so one
+//! client can pipeline. The device stream reaches the client only after a
+//! `resume`: first what the database holds after the client's position, then
+//! live events, with the [`Cursor`] making the seam exact.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use passerelle_api_types::ws::{
+    Authenticated, FrameErrorCode, Pong, Ready, Sent, ServerFrame, Synced, Truncated, close,
+};
+use passerelle_bus::{Admission, Caps};
+use passerelle_store::batch::Outcome;
+use passerelle_store::{devices, streams};
+use uuid::Uuid;
+
+use super::cursor::{Cursor, Step};
+use super::inbound::{self, Action, Refusal, frame_text};
+use super::limits::{TokenBucket, Verdict};
+use crate::authn::{Caller, authenticate};
+use crate::routing::events;
+use crate::routing::hub::Outbound;
+use crate::routing::writer::RouteError;
+use crate::state::AppState;
+
+/// Sends and acks of one session being processed at once.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Why the loop ended: the close frame to send, if any.
+type Ending = Option<(u16, String)>;
+
+struct Conn {
+    state: Arc<AppState>,
+    caller: Caller,
+    id: Uuid,
+    socket: Session,
+    /// Where the client is in its stream; `None` until it sends `resume`.
+    cursor: Option<Cursor>,
+    token_deadline: tokio::time::Instant,
+}
+
+fn deadline_of(expires_at: i64) -> tokio::time::Instant {
+    let left = expires_at - chrono::Utc::now().timestamp();
+    tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+}
+
+fn expiry_time(expires_at: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(expires_at, 0).unwrap_or_default()
+}
+
+/// Runs a session until it closes.
+pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: MessageStream) {
+    let ws = state.settings.ws.clone();
+    let id = Uuid::new_v4();
+    let (user, device) = (caller.user_id.0, caller.device_id.0);
+    let ttl = Duration::from_secs(ws.heartbeat_secs.max(1) * 3);
+    let caps = Caps {
+        per_device: ws.max_sessions_per_device,
+        per_user: ws.max_sessions_per_user,
+    };
+    let admission = match state.sessions.register(user, device, id, ttl, caps).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "session registry unavailable; admitting");
+            Admission::Admitted
+        }
+    };
+    if admission != Admission::Admitted {
+        let reason = format!("too many sessions ({admission:?})");
+        let _ = socket
+            .close(Some(close_reason(close::TOO_MANY_SESSIONS, &reason)))
+            .await;
+        return;
+    }
+    let membership = state.hub.join(user, device, id).await;
+    tracing::debug!(connection = %id, user_id = %user, device_id = %device, "session opened");
+    let mut conn = Conn {
+        token_deadline: deadline_of(caller.expires_at),
+        state: state.clone(),
+        caller,
+        id,
+        socket,
+        cursor: None,
+    };
+    let ending = match conn
+        .serve(stream, membership.outbound, membership.close)
+        .await
+    {
+        Ok(never) => match never {},
+        Err(ending) => ending,
+    };
+    drop(membership.guard);
+    if let Err(e) = state.sessions.unregister(user, device, id).await {
+        tracing::debug!(error = %e, "session registry unregister failed");
+    }
+    tracing::debug!(connection = %id, ending = ?ending, "session closed");
+    if let Some((code, reason)) = ending {
+        let _ = conn.socket.close(Some(close_reason(code, &reason))).await;
+    }
+}
+
+fn close_reason(code: u16, reason: &str) -> CloseReason {
+    CloseReason {
+        code: CloseCode::from(code),
+        description: Some(reason.to_owned()),
+    }
+}
+
+/// A finished send or ack: the frame to send back (if any) and, for a send,
+/// the sequence of the message in this device's own stream.
+struct Reply {
+    text: Option<String>,
+    own_seq: Option<u64>,
+}
+
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
+
+impl Conn {
+    async fn serve(
+        &mut self,
+        stream: MessageStream,
+        mut outbound: tokio::sync::mpsc::Receiver<Outbound>,
+        mut close_order: tokio::sync::watch::Receiver<crate::routing::hub::CloseOrder>,
+    ) -> Result<std::convert::Infallible, Ending> {
+        let ws = self.state.settings.ws.clone();
+        let mut stream = stream
+            .max_frame_size(ws.max_frame_bytes)
+            .aggregate_continuations()
+            .max_continuation_size(ws.max_frame_bytes);
+        self.send_ready().await?;
+        let heartbeat_every = Duration::from_secs(ws.heartbeat_secs.max(1));
+        let mut heartbeat = tokio::time::interval(heartbeat_every);
+        heartbeat.tick().await;
+        let mut last_heard = Instant::now();
+        let mut bucket = TokenBucket::new(ws.frames_per_sec, ws.frame_burst);
+        let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
+        loop {
+            let token_expiry = tokio::time::sleep_until(self.token_deadline);
+            tokio::select! {
+                // Replies first: the writer answers a send before it
+                // publishes, so the `sent` (and the own sequence it records)
+                // is always handled before the live copy of that message.
+                biased;
+                Some(reply) = pending.next(), if !pending.is_empty() => {
+                    if let (Some(seq), Some(cursor)) = (reply.own_seq, self.cursor.as_mut()) {
+                        cursor.own(seq);
+                    }
+                    if let Some(text) = reply.text {
+                        self.text(text).await?;
+                    }
+                }
+                msg = stream.next(), if pending.len() < MAX_IN_FLIGHT => {
+                    last_heard = Instant::now();
+                    match msg {
+                        Some(Ok(AggregatedMessage::Text(text))) => {
+                            match bucket.take(Instant::now()) {
+                                Verdict::Accept => {}
+                                Verdict::Refuse => {
+                                    let r = Refusal::new(None, FrameErrorCode::RateLimited, "too many frames; slow down");
+                                    self.text(r.frame()).await?;
+                                    continue;
+                                }
+                                Verdict::Abuse => return Err(Some((close::POLICY, "rate limit ignored".into()))),
+                            }
+                            self.on_text(&text, &mut pending).await?;
+                        }
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            let r = Refusal::new(None, FrameErrorCode::InvalidFrame, "binary frames are not part of passerelle.v1");
+                            self.text(r.frame()).await?;
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            if self.socket.pong(&bytes).await.is_err() {
+                                return Err(None);
+                            }
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => {}
+                        Some(Ok(AggregatedMessage::Close(_))) | None => return Err(Some((1000, "bye".into()))),
+                        Some(Err(actix_ws::ProtocolError::Overflow)) => {
+                            return Err(Some((close::TOO_BIG, format!("frames are limited to {} bytes", ws.max_frame_bytes))));
+                        }
+                        Some(Err(actix_ws::ProtocolError::Io(_))) => return Err(None),
+                        Some(Err(e)) => return Err(Some((1002, format!("protocol error: {e}")))),
+                    }
+                }
+                item = outbound.recv() => {
+                    match item {
+                        Some(Outbound::Frame { seq, text }) => self.on_live(seq, &text).await?,
+                        Some(Outbound::Resync) => self.on_resync().await?,
+                        None => return Err(Some((close::RESTART, "node shutting down".into()))),
+                    }
+                }
+                changed = close_order.changed() => {
+                    let order = close_order.borrow().clone();
+                    return Err(match (changed, order) {
+                        (Ok(()), Some(order)) => Some(order),
+                        _ => Some((close::RESTART, "node shutting down".into())),
+                    });
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > heartbeat_every * 3 {
+                        return Err(Some((close::HEARTBEAT_TIMEOUT, "no answer to pings".into())));
+                    }
+                    if self.socket.ping(b"").await.is_err() {
+                        return Err(None);
+                    }
+                    let (user, device) = (self.caller.user_id.0, self.caller.device_id.0);
+                    let _ = self.state.sessions.refresh(user, device, self.id, heartbeat_every * 3).await;
+                }
+                () = token_expiry => {
+                    return Err(Some((close::TOKEN_EXPIRED, "access token expired; reconnect with a fresh one".into())));
+                }
+            }
+        }
+    }
+
+    /// Sends a text frame; `Err(None)` when the socket is gone.
+    async fn text(&mut self, text: String) -> Result<(), Ending> {
+        self.socket.text(text).await.map_err(|_| None)
+    }
+
+    async fn send_ready(&mut self) -> Result<(), Ending> {
+        let (user, device) = (self.caller.user_id, self.caller.device_id);
+        let stream_state = self
+            .state
+            .store
+            .run(move |c| streams::state(c, device))
+            .await
+            .map_err(|e| Some((close::INTERNAL, format!("stream unavailable: {e}"))))?;
+        let Some(stream_state) = stream_state else {
+            return Err(Some((close::REVOKED, "device not found".into())));
+        };
+        let ready = ServerFrame::Ready {
+            payload: Ready {
+                user_id: user.0,
+                device_id: device.0,
+                connection_id: self.id,
+                last_seq: stream_state.last_seq,
+                acked_seq: stream_state.acked_seq,
+                heartbeat_secs: self.state.settings.ws.heartbeat_secs,
+                token_expires_at: expiry_time(self.caller.expires_at),
+            },
+        };
+        self.text(frame_text(&ready)).await
+    }
+
+    async fn on_text(
+        &mut self,
+        text: &str,
+        pending: &mut FuturesUnordered<Pending>,
+    ) -> Result<(), Ending> {
+        let action = match inbound::read(text, self.caller.user_id, self.caller.device_id) {
+            Ok(action) => action,
+            Err(refusal) => return self.text(refusal.frame()).await,
+        };
+        match action {
+            Action::Send {
+                id,
+                message,
+                recipients,
+            } => {
+                let router = self.state.router.clone();
+                pending.push(Box::pin(async move {
+                    let result = router.send(message, recipients).await;
+                    let own_seq = match &result {
+                        Ok(Outcome::Sent { sender_seq, .. }) if *sender_seq > 0 => {
+                            Some(*sender_seq)
+                        }
+                        _ => None,
+                    };
+                    Reply {
+                        text: Some(sent_reply(id, result)),
+                        own_seq,
+                    }
+                }));
+            }
+            Action::Ack { seq } => {
+                let router = self.state.router.clone();
+                let (user, device) = (self.caller.user_id, self.caller.device_id);
+                pending.push(Box::pin(async move {
+                    if let Err(e) = router.ack(user, device, seq).await {
+                        tracing::debug!(error = %e, "ack not stored; the client will ack again");
+                    }
+                    Reply {
+                        text: None,
+                        own_seq: None,
+                    }
+                }));
+            }
+            Action::Resume { id, after } => self.resume(id, after).await?,
+            Action::Auth { id, token } => self.reauth(id, &token).await?,
+            Action::Ping { id } => {
+                self.text(frame_text(&ServerFrame::Pong {
+                    id,
+                    payload: Pong {},
+                }))
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn resume(&mut self, id: Option<String>, after: Option<u64>) -> Result<(), Ending> {
+        let device = self.caller.device_id;
+        let state = match self
+            .state
+            .store
+            .run(move |c| streams::state(c, device))
+            .await
+        {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(Some((close::REVOKED, "device not found".into()))),
+            Err(e) => {
+                let r = Refusal::new(
+                    id,
+                    FrameErrorCode::Unavailable,
+                    format!("storage unavailable: {e}"),
+                );
+                return self.text(r.frame()).await;
+            }
+        };
+        let mut position = after.unwrap_or(state.acked_seq).min(state.last_seq);
+        if let Some(oldest) = state.oldest_seq.filter(|&o| position + 1 < o) {
+            let t = ServerFrame::Truncated {
+                id: id.clone(),
+                payload: Truncated {
+                    requested_after: position,
+                    oldest_seq: oldest,
+                },
+            };
+            self.text(frame_text(&t)).await?;
+            position = oldest - 1;
+        } else if state.oldest_seq.is_none() && position < state.last_seq {
+            // Everything after the position was removed by retention.
+            let t = ServerFrame::Truncated {
+                id: id.clone(),
+                payload: Truncated {
+                    requested_after: position,
+                    oldest_seq: state.last_seq + 1,
+                },
+            };
+            self.text(frame_text(&t)).await?;
+            position = state.last_seq;
+        }
+        self.cursor = Some(Cursor::at(position));
+        self.catch_up().await?;
+        let last_seq = self.cursor.as_ref().map_or(position, Cursor::position);
+        self.text(frame_text(&ServerFrame::Synced {
+            id,
+            payload: Synced { last_seq },
+        }))
+        .await
+    }
+
+    /// Sends what the database holds after the cursor, in order.
+    async fn catch_up(&mut self) -> Result<(), Ending> {
+        let page = self.state.settings.ws.replay_page.max(1);
+        let (user, device) = (self.caller.user_id, self.caller.device_id);
+        loop {
+            let Some(after) = self.cursor.as_ref().map(Cursor::position) else {
+                return Ok(());
+            };
+            let batch = self
+                .state
+                .store
+                .run(move |c| streams::read(c, user, device, after, page))
+                .await
+                .map_err(|e| Some((close::INTERNAL, format!("stream unavailable: {e}"))))?;
+            let full = batch.len() == page as usize;
+            for event in &batch {
+                let step = match self.cursor.as_mut() {
+                    Some(c) => c.replayed(event.seq),
+                    None => Step::Skip,
+                };
+                if step == Step::Send {
+                    self.text(events::stream_event(event).frame_text()).await?;
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_live(&mut self, seq: u64, text: &Arc<str>) -> Result<(), Ending> {
+        let Some(cursor) = self.cursor.as_mut() else {
+            // Not resumed yet: the replay will include it.
+            return Ok(());
+        };
+        match cursor.live(seq) {
+            Step::Send => self.text(text.to_string()).await,
+            Step::Skip => Ok(()),
+            Step::CatchUp => {
+                metrics::counter!("passerelle_ws_gap_catchups_total").increment(1);
+                self.catch_up().await
+            }
+        }
+    }
+
+    /// The bus may have lost events, or a revocation: check the device, then
+    /// catch up.
+    async fn on_resync(&mut self) -> Result<(), Ending> {
+        let (user, device) = (self.caller.user_id, self.caller.device_id);
+        match self
+            .state
+            .store
+            .run(move |c| devices::find_active(c, user, device))
+            .await
+        {
+            Ok(None) => return Err(Some((close::REVOKED, "device revoked".into()))),
+            Ok(Some(_)) | Err(_) => {}
+        }
+        self.catch_up().await
+    }
+
+    async fn reauth(&mut self, id: Option<String>, token: &str) -> Result<(), Ending> {
+        match authenticate(&self.state, token).await {
+            Ok(c) if c.user_id == self.caller.user_id && c.device_id == self.caller.device_id => {
+                self.caller.expires_at = c.expires_at;
+                self.token_deadline = deadline_of(c.expires_at);
+                let frame = ServerFrame::Authenticated {
+                    id,
+                    payload: Authenticated {
+                        token_expires_at: expiry_time(c.expires_at),
+                    },
+                };
+                self.text(frame_text(&frame)).await
+            }
+            Ok(_) => {
+                let r = Refusal::new(
+                    id,
+                    FrameErrorCode::Unauthorized,
+                    "the token is for another device",
+                );
+                self.text(r.frame()).await
+            }
+            Err(e) => {
+                let r = Refusal::new(
+                    id,
+                    FrameErrorCode::Unauthorized,
+                    format!("token refused: {e}"),
+                );
+                self.text(r.frame()).await
+            }
+        }
+    }
+}
+
+/// The reply to a `message` frame.
+fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>) -> String {
+    match result {
+        Ok(Outcome::Sent {
+            message,
+            sender_seq,
+            duplicate,
+            ..
+        }) => frame_text(&ServerFrame::Sent {
+            id,
+            payload: Sent {
+                message_id: message.message_id,
+                server_id: message.id,
+                server_timestamp: message.created_at,
+                seq: sender_seq,
+                duplicate,
+            },
+        }),
+        Ok(Outcome::RecipientNotFound) => {
+            Refusal::new(id, FrameErrorCode::NotFound, "no such recipient").frame()
+        }
+        Ok(Outcome::MessageIdTaken) => Refusal::new(
+            id,
+            FrameErrorCode::MessageIdTaken,
+            "messageId belongs to another sender's message; use a new one",
+        )
+        .frame(),
+        Ok(Outcome::Acked { .. }) => {
+            Refusal::new(id, FrameErrorCode::Internal, "unexpected outcome").frame()
+        }
+        Err(RouteError::Unavailable(_)) | Err(RouteError::Closed) => Refusal::new(
+            id,
+            FrameErrorCode::Unavailable,
+            "storage unavailable; send the same frame again later",
+        )
+        .frame(),
+        Err(RouteError::Internal(e)) => {
+            tracing::error!(error = %e, "send failed");
+            Refusal::new(id, FrameErrorCode::Internal, "internal error").frame()
+        }
+    }
+}

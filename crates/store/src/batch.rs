@@ -1,0 +1,510 @@
+//! Writing the routing core's record: a batch of sends and acknowledgements
+//! applied in one transaction, so that under load a node commits many
+//! messages at once instead of one transaction per message.
+//!
+//! For a batch, [`apply`] (inside the caller's transaction):
+//! 1. reads what already exists (idempotent resends, taken message ids,
+//!    unknown recipients) and which devices are active;
+//! 2. locks the `device_streams` rows of every device it will touch, in
+//!    device-id order (so concurrent batches on other nodes cannot
+//!    deadlock), and allocates each device a contiguous run of sequences;
+//! 3. inserts the messages and every device's events with multi-row inserts,
+//!    moves acknowledged cursors, and writes a delivery receipt for each
+//!    message a recipient device acknowledged, to each of the sender's
+//!    devices.
+//!
+//! Every operation gets its own [`Outcome`]; one refused send does not fail
+//! the others.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::conn::{DbConn, on_backend};
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::{device_events, devices, messages, users};
+use crate::sql_types::{Id, Ts};
+use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEvent, to_i64};
+use crate::{DeviceId, UserId};
+
+mod cursors;
+
+/// One write of the routing core.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// Store `message` and put it in the stream of every active device of
+    /// each of `recipients` and of the sender.
+    Send {
+        message: MessageRow,
+        recipients: Vec<UserId>,
+    },
+    /// The device has processed its stream up to `seq`.
+    Ack {
+        user: UserId,
+        device: DeviceId,
+        seq: u64,
+    },
+}
+
+/// A device stream entry created by a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub user: UserId,
+    pub device: DeviceId,
+    pub seq: u64,
+}
+
+/// What happened to one [`WriteOp`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Stored (or already stored, when `duplicate`): `message` is the stored
+    /// row; `deliveries` the new stream entries (empty for a duplicate);
+    /// `sender_seq` the entry in the sending device's stream (0 when a
+    /// duplicate's copy was already trimmed).
+    Sent {
+        message: MessageRow,
+        deliveries: Vec<Delivery>,
+        sender_seq: u64,
+        duplicate: bool,
+    },
+    /// A recipient does not exist.
+    RecipientNotFound,
+    /// The message id belongs to another sender's message.
+    MessageIdTaken,
+    /// The acknowledged cursor is now `acked_seq`; `receipts` are the
+    /// receipt events written to the senders' devices.
+    Acked {
+        acked_seq: u64,
+        receipts: Vec<StreamEvent>,
+    },
+}
+
+/// Rows a batch insert sends per statement (below both backends' bind
+/// limits).
+const INSERT_CHUNK: usize = 2000;
+
+/// Applies `ops` in the caller's transaction; one outcome per op, in order.
+pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreResult<Vec<Outcome>> {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
+    let sends = classify_sends(conn, ops, &mut outcomes)?;
+
+    // Active devices of everyone a new message goes to.
+    let mut users_needed: HashSet<UserId> = HashSet::new();
+    for &i in &sends {
+        if let WriteOp::Send {
+            message,
+            recipients,
+        } = &ops[i]
+        {
+            users_needed.insert(message.sender_id);
+            users_needed.extend(recipients.iter().copied());
+        }
+    }
+    let mut devices_of = active_devices(conn, &users_needed)?;
+
+    // Acknowledgements: coalesce per device and find what they deliver
+    // before locking anything. A client only acknowledges events it has
+    // seen, which were committed before it saw them, so the range read here
+    // (clamped to the stream's end as of now) is complete; under the lock it
+    // can only shrink (another session of the device may have acknowledged
+    // part of it meanwhile).
+    let acks = coalesce_acks(ops);
+    let ack_devices: HashSet<DeviceId> = acks.keys().copied().collect();
+    let before = cursors::read(conn, &ack_devices)?;
+    let mut candidates: HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)> = HashMap::new();
+    for (device, (user, seq)) in &acks {
+        let Some(cursor) = before.get(device) else {
+            continue;
+        };
+        let target = (*seq).min(cursor.last_seq);
+        let delivered = if target > cursor.acked_seq {
+            newly_delivered(conn, *user, *device, cursor.acked_seq, target)?
+        } else {
+            Vec::new()
+        };
+        candidates.insert(*device, (target, delivered));
+    }
+    let senders: HashSet<UserId> = candidates
+        .values()
+        .flat_map(|(_, ms)| ms.iter().map(|(_, m)| m.sender_id))
+        .filter(|s| !devices_of.contains_key(s))
+        .collect();
+    devices_of.extend(active_devices(conn, &senders)?);
+
+    // Lock every touched stream, in device order, in one statement.
+    let mut touched: HashSet<DeviceId> = ack_devices.clone();
+    for &i in &sends {
+        if let WriteOp::Send {
+            message,
+            recipients,
+        } = &ops[i]
+        {
+            for user in recipients.iter().chain(std::iter::once(&message.sender_id)) {
+                touched.extend(devices_of.get(user).into_iter().flatten().copied());
+            }
+        }
+    }
+    for (_, ms) in candidates.values() {
+        for (_, m) in ms {
+            touched.extend(devices_of.get(&m.sender_id).into_iter().flatten().copied());
+        }
+    }
+    let mut cursors = cursors::lock(conn, &touched)?;
+
+    // Move the acknowledged cursors; keep the messages still newly delivered.
+    let mut acked_messages: Vec<(UserId, DeviceId, MessageRow)> = Vec::new();
+    let mut new_acked: HashMap<DeviceId, u64> = HashMap::new();
+    for (device, (target, delivered)) in candidates {
+        let Some(cursor) = cursors.get_mut(&device) else {
+            continue;
+        };
+        let Some((user, _)) = acks.get(&device) else {
+            continue;
+        };
+        if target > cursor.acked_seq {
+            for (seq, m) in delivered {
+                if seq > cursor.acked_seq {
+                    acked_messages.push((*user, device, m));
+                }
+            }
+            cursor.acked_seq = target;
+        }
+        new_acked.insert(device, cursor.acked_seq);
+    }
+
+    // Allocate sequences and build the rows.
+    let mut new_messages: Vec<MessageRecord> = Vec::new();
+    let mut events: Vec<EventRecord> = Vec::new();
+    let ts = Ts::new(now);
+    for &i in &sends {
+        let WriteOp::Send {
+            message,
+            recipients,
+        } = &ops[i]
+        else {
+            continue;
+        };
+        new_messages.push(MessageRecord::from(message));
+        let mut deliveries = Vec::new();
+        let mut seen = HashSet::new();
+        for user in std::iter::once(&message.sender_id).chain(recipients.iter()) {
+            for device in devices_of.get(user).into_iter().flatten() {
+                if !seen.insert(*device) {
+                    continue;
+                }
+                let Some(cursor) = cursors.get_mut(device) else {
+                    continue;
+                };
+                cursor.last_seq += 1;
+                deliveries.push(Delivery {
+                    user: *user,
+                    device: *device,
+                    seq: cursor.last_seq,
+                });
+                events.push(event_record(
+                    *device,
+                    cursor.last_seq,
+                    EventKind::Message,
+                    message.id,
+                    None,
+                    ts,
+                ));
+            }
+        }
+        let sender_seq = deliveries
+            .iter()
+            .find(|d| d.device == message.sender_device_id)
+            .map_or(0, |d| d.seq);
+        outcomes[i] = Some(Outcome::Sent {
+            message: message.clone(),
+            deliveries,
+            sender_seq,
+            duplicate: false,
+        });
+    }
+    let mut receipts_for: HashMap<DeviceId, Vec<StreamEvent>> = HashMap::new();
+    for (acker_user, acker_device, m) in &acked_messages {
+        for device in devices_of.get(&m.sender_id).into_iter().flatten() {
+            let Some(cursor) = cursors.get_mut(device) else {
+                continue;
+            };
+            cursor.last_seq += 1;
+            events.push(event_record(
+                *device,
+                cursor.last_seq,
+                EventKind::Receipt,
+                m.id,
+                Some((*acker_user, *acker_device)),
+                ts,
+            ));
+            receipts_for
+                .entry(*acker_device)
+                .or_default()
+                .push(StreamEvent {
+                    device_id: *device,
+                    user_id: m.sender_id,
+                    seq: cursor.last_seq,
+                    kind: EventKind::Receipt,
+                    message: m.clone(),
+                    actor_user_id: Some(*acker_user),
+                    actor_device_id: Some(*acker_device),
+                    created_at: now,
+                });
+        }
+    }
+
+    insert_all(conn, &new_messages, &events)?;
+    cursors::store(conn, &cursors)?;
+
+    for (i, op) in ops.iter().enumerate() {
+        if let WriteOp::Ack { device, .. } = op {
+            outcomes[i] = Some(Outcome::Acked {
+                acked_seq: new_acked.get(device).copied().unwrap_or(0),
+                receipts: receipts_for.remove(device).unwrap_or_default(),
+            });
+        }
+    }
+    resolve_in_batch_duplicates(ops, &mut outcomes);
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::RecipientNotFound))
+        .collect())
+}
+
+fn event_record(
+    device: DeviceId,
+    seq: u64,
+    kind: EventKind,
+    message: Uuid,
+    actor: Option<(UserId, DeviceId)>,
+    created_at: Ts,
+) -> EventRecord {
+    EventRecord {
+        device_id: device.into(),
+        seq: to_i64(seq),
+        kind: kind.code(),
+        message_id: Id(message),
+        actor_user_id: actor.map(|(u, _)| u.into()),
+        actor_device_id: actor.map(|(_, d)| d.into()),
+        created_at,
+    }
+}
+
+/// Decides each send: already stored (idempotent resend or a taken id), an
+/// unknown recipient, a repeat within the batch, or new. Returns the indexes
+/// of the new ones.
+fn classify_sends(
+    conn: &mut DbConn,
+    ops: &[WriteOp],
+    outcomes: &mut [Option<Outcome>],
+) -> StoreResult<Vec<usize>> {
+    let ids: Vec<Id> = ops
+        .iter()
+        .filter_map(|op| match op {
+            WriteOp::Send { message, .. } => Some(Id(message.message_id)),
+            WriteOp::Ack { .. } => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing: HashMap<Uuid, MessageRow> = on_backend!(conn, |c| messages::table
+        .filter(messages::message_id.eq_any(&ids))
+        .select(messages::all_columns)
+        .load::<MessageRecord>(c))
+    .db()?
+    .into_iter()
+    .map(|r| {
+        let row = MessageRow::from(r);
+        (row.message_id, row)
+    })
+    .collect();
+    let recipient_ids: HashSet<UserId> = ops
+        .iter()
+        .filter_map(|op| match op {
+            WriteOp::Send { recipients, .. } => Some(recipients.iter().copied()),
+            WriteOp::Ack { .. } => None,
+        })
+        .flatten()
+        .collect();
+    let known = existing_users(conn, &recipient_ids)?;
+
+    let mut new = Vec::new();
+    let mut first_of: HashMap<Uuid, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let WriteOp::Send {
+            message,
+            recipients,
+        } = op
+        else {
+            continue;
+        };
+        if let Some(stored) = existing.get(&message.message_id) {
+            outcomes[i] = Some(if stored.sender_id == message.sender_id {
+                let sender_seq = sender_copy_seq(conn, stored)?;
+                Outcome::Sent {
+                    message: stored.clone(),
+                    deliveries: Vec::new(),
+                    sender_seq,
+                    duplicate: true,
+                }
+            } else {
+                Outcome::MessageIdTaken
+            });
+        } else if !recipients.iter().all(|r| known.contains(r)) {
+            outcomes[i] = Some(Outcome::RecipientNotFound);
+        } else if first_of.contains_key(&message.message_id) {
+            // Resolved after the first one is applied.
+        } else {
+            first_of.insert(message.message_id, i);
+            new.push(i);
+        }
+    }
+    Ok(new)
+}
+
+/// A repeat of a message id within one batch gets the first one's outcome
+/// (as a duplicate), or `MessageIdTaken` if another sender used it.
+fn resolve_in_batch_duplicates(ops: &[WriteOp], outcomes: &mut [Option<Outcome>]) {
+    let mut first: HashMap<Uuid, (UserId, MessageRow, u64)> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let WriteOp::Send { message, .. } = op else {
+            continue;
+        };
+        match &outcomes[i] {
+            Some(Outcome::Sent {
+                message: stored,
+                sender_seq,
+                duplicate: false,
+                ..
+            }) => {
+                first.insert(
+                    message.message_id,
+                    (message.sender_id, stored.clone(), *sender_seq),
+                );
+            }
+            Some(_) => {}
+            None => {
+                outcomes[i] = Some(match first.get(&message.message_id) {
+                    Some((sender, stored, seq)) if *sender == message.sender_id => Outcome::Sent {
+                        message: stored.clone(),
+                        deliveries: Vec::new(),
+                        sender_seq: *seq,
+                        duplicate: true,
+                    },
+                    _ => Outcome::MessageIdTaken,
+                });
+            }
+        }
+    }
+}
+
+fn sender_copy_seq(conn: &mut DbConn, m: &MessageRow) -> StoreResult<u64> {
+    let seq = device_events::table
+        .filter(device_events::device_id.eq(Id::from(m.sender_device_id)))
+        .filter(device_events::message_id.eq(Id(m.id)))
+        .filter(device_events::kind.eq(EventKind::Message.code()))
+        .select(device_events::seq)
+        .first::<i64>(&mut conn.0)
+        .optional()
+        .db()?;
+    Ok(seq.map_or(0, crate::streams::to_u64))
+}
+
+fn existing_users(conn: &mut DbConn, ids: &HashSet<UserId>) -> StoreResult<HashSet<UserId>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<Id> = ids.iter().map(|u| Id::from(*u)).collect();
+    let found = on_backend!(conn, |c| users::table
+        .filter(users::id.eq_any(&ids))
+        .select(users::id)
+        .load::<Id>(c))
+    .db()?;
+    Ok(found.into_iter().map(UserId::from).collect())
+}
+
+/// Active devices of `users`, in creation order.
+fn active_devices(
+    conn: &mut DbConn,
+    users: &HashSet<UserId>,
+) -> StoreResult<HashMap<UserId, Vec<DeviceId>>> {
+    let mut out: HashMap<UserId, Vec<DeviceId>> = HashMap::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<Id> = users.iter().map(|u| Id::from(*u)).collect();
+    let rows = on_backend!(conn, |c| devices::table
+        .filter(devices::user_id.eq_any(&ids))
+        .filter(devices::revoked_at.is_null())
+        .order((devices::created_at.asc(), devices::id.asc()))
+        .select((devices::user_id, devices::id))
+        .load::<(Id, Id)>(c))
+    .db()?;
+    for (user, device) in rows {
+        out.entry(user.into()).or_default().push(device.into());
+    }
+    Ok(out)
+}
+
+/// The highest acknowledged sequence per device (the last ack wins if the
+/// batch holds several, since acks are cumulative).
+fn coalesce_acks(ops: &[WriteOp]) -> BTreeMap<DeviceId, (UserId, u64)> {
+    let mut acks: BTreeMap<DeviceId, (UserId, u64)> = BTreeMap::new();
+    for op in ops {
+        if let WriteOp::Ack { user, device, seq } = op {
+            let entry = acks.entry(*device).or_insert((*user, *seq));
+            entry.1 = entry.1.max(*seq);
+        }
+    }
+    acks
+}
+
+/// Messages from other users in the device's stream between `from`
+/// (exclusive) and `to` (inclusive), with their sequence: what this
+/// acknowledgement delivers.
+fn newly_delivered(
+    conn: &mut DbConn,
+    user: UserId,
+    device: DeviceId,
+    from: u64,
+    to: u64,
+) -> StoreResult<Vec<(u64, MessageRow)>> {
+    let rows = device_events::table
+        .inner_join(messages::table)
+        .filter(device_events::device_id.eq(Id::from(device)))
+        .filter(device_events::seq.gt(to_i64(from)))
+        .filter(device_events::seq.le(to_i64(to)))
+        .filter(device_events::kind.eq(EventKind::Message.code()))
+        .filter(messages::sender_id.ne(Id::from(user)))
+        .order(device_events::seq.asc())
+        .select((device_events::seq, messages::all_columns))
+        .load::<(i64, MessageRecord)>(&mut conn.0)
+        .db()?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, m)| (crate::streams::to_u64(seq), MessageRow::from(m)))
+        .collect())
+}
+
+fn insert_all(
+    conn: &mut DbConn,
+    new_messages: &[MessageRecord],
+    events: &[EventRecord],
+) -> StoreResult<()> {
+    for chunk in new_messages.chunks(INSERT_CHUNK) {
+        on_backend!(conn, |c| diesel::insert_into(messages::table)
+            .values(chunk)
+            .execute(c))
+        .db()?;
+    }
+    for chunk in events.chunks(INSERT_CHUNK) {
+        on_backend!(conn, |c| diesel::insert_into(device_events::table)
+            .values(chunk)
+            .execute(c))
+        .db()?;
+    }
+    Ok(())
+}

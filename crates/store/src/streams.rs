@@ -1,0 +1,279 @@
+//! Message metadata and the per-device durable streams: the types the
+//! routing core works with, reading a stream for replay, its state, and the
+//! retention sweep. Writing (sends and acknowledgements, batched) is in
+//! [`crate::batch`].
+//!
+//! A device's stream is `device_events` ordered by `seq`. Sequences are
+//! allocated under the device's `device_streams` row lock, so for one device
+//! they commit in increasing order: a reader that has seen `seq` n has seen
+//! every event up to n that will ever exist.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::conn::DbConn;
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::{device_events, device_streams, messages};
+use crate::sql_types::{Id, Ts};
+use crate::{DeviceId, UserId};
+
+/// A message's metadata as stored (the seed's row plus routing fields).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    /// The server's id (UUID v7).
+    pub id: Uuid,
+    /// The sender's id; unique.
+    pub message_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub sender_id: UserId,
+    pub sender_device_id: DeviceId,
+    pub recipient_id: Option<UserId>,
+    pub message_type: String,
+    pub timestamp: DateTime<Utc>,
+    pub session_id: String,
+    pub reply_to: Option<Uuid>,
+    pub blob_id: Option<String>,
+    pub is_read: bool,
+    pub read_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = messages)]
+pub(crate) struct MessageRecord {
+    pub id: Id,
+    pub message_id: Id,
+    pub conversation_id: Option<Id>,
+    pub sender_id: Id,
+    pub sender_device_id: Id,
+    pub recipient_id: Option<Id>,
+    pub message_type: String,
+    pub timestamp: Ts,
+    pub session_id: String,
+    pub reply_to: Option<Id>,
+    pub blob_id: Option<String>,
+    pub is_read: bool,
+    pub read_at: Option<Ts>,
+    pub created_at: Ts,
+}
+
+impl From<MessageRecord> for MessageRow {
+    fn from(r: MessageRecord) -> Self {
+        MessageRow {
+            id: r.id.0,
+            message_id: r.message_id.0,
+            conversation_id: r.conversation_id.map(|i| i.0),
+            sender_id: r.sender_id.into(),
+            sender_device_id: r.sender_device_id.into(),
+            recipient_id: r.recipient_id.map(Into::into),
+            message_type: r.message_type,
+            timestamp: r.timestamp.get(),
+            session_id: r.session_id,
+            reply_to: r.reply_to.map(|i| i.0),
+            blob_id: r.blob_id,
+            is_read: r.is_read,
+            read_at: r.read_at.map(Ts::get),
+            created_at: r.created_at.get(),
+        }
+    }
+}
+
+impl From<&MessageRow> for MessageRecord {
+    fn from(m: &MessageRow) -> Self {
+        MessageRecord {
+            id: Id(m.id),
+            message_id: Id(m.message_id),
+            conversation_id: m.conversation_id.map(Id),
+            sender_id: m.sender_id.into(),
+            sender_device_id: m.sender_device_id.into(),
+            recipient_id: m.recipient_id.map(Into::into),
+            message_type: m.message_type.clone(),
+            timestamp: Ts::new(m.timestamp),
+            session_id: m.session_id.clone(),
+            reply_to: m.reply_to.map(Id),
+            blob_id: m.blob_id.clone(),
+            is_read: m.is_read,
+            read_at: m.read_at.map(Ts::new),
+            created_at: Ts::new(m.created_at),
+        }
+    }
+}
+
+/// What a stream event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A message for the device's user, or sent by them (sync copy).
+    Message,
+    /// One recipient device acknowledged a message the user sent.
+    Receipt,
+}
+
+impl EventKind {
+    pub(crate) fn code(self) -> i16 {
+        match self {
+            EventKind::Message => 1,
+            EventKind::Receipt => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: i16) -> Option<Self> {
+        match code {
+            1 => Some(EventKind::Message),
+            2 => Some(EventKind::Receipt),
+            _ => None,
+        }
+    }
+}
+
+/// One event of one device's stream, with the message it is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamEvent {
+    pub device_id: DeviceId,
+    /// The device's user (who the event is delivered to).
+    pub user_id: UserId,
+    pub seq: u64,
+    pub kind: EventKind,
+    pub message: MessageRow,
+    /// Receipts: the recipient and device that acknowledged.
+    pub actor_user_id: Option<UserId>,
+    pub actor_device_id: Option<DeviceId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = device_events)]
+pub(crate) struct EventRecord {
+    pub device_id: Id,
+    pub seq: i64,
+    pub kind: i16,
+    pub message_id: Id,
+    pub actor_user_id: Option<Id>,
+    pub actor_device_id: Option<Id>,
+    pub created_at: Ts,
+}
+
+impl StreamEvent {
+    pub(crate) fn from_records(
+        e: EventRecord,
+        m: MessageRecord,
+        user_id: UserId,
+    ) -> Option<StreamEvent> {
+        Some(StreamEvent {
+            device_id: e.device_id.into(),
+            user_id,
+            seq: u64::try_from(e.seq).ok()?,
+            kind: EventKind::from_code(e.kind)?,
+            message: m.into(),
+            actor_user_id: e.actor_user_id.map(Into::into),
+            actor_device_id: e.actor_device_id.map(Into::into),
+            created_at: e.created_at.get(),
+        })
+    }
+}
+
+/// Where a device's stream stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamState {
+    /// The newest sequence handed out (0: none yet).
+    pub last_seq: u64,
+    /// The newest sequence the device acknowledged.
+    pub acked_seq: u64,
+    /// The oldest sequence still stored, if any event is.
+    pub oldest_seq: Option<u64>,
+}
+
+/// The device's stream state; `None` if the device does not exist.
+pub fn state(conn: &mut DbConn, device: DeviceId) -> StoreResult<Option<StreamState>> {
+    let row = device_streams::table
+        .filter(device_streams::device_id.eq(Id::from(device)))
+        .select((device_streams::last_seq, device_streams::acked_seq))
+        .first::<(i64, i64)>(&mut conn.0)
+        .optional()
+        .db()?;
+    let Some((last, acked)) = row else {
+        return Ok(None);
+    };
+    let oldest = device_events::table
+        .filter(device_events::device_id.eq(Id::from(device)))
+        .select(diesel::dsl::min(device_events::seq))
+        .first::<Option<i64>>(&mut conn.0)
+        .db()?;
+    Ok(Some(StreamState {
+        last_seq: to_u64(last),
+        acked_seq: to_u64(acked),
+        oldest_seq: oldest.map(to_u64),
+    }))
+}
+
+/// Up to `limit` events of the device's stream after `after`, in order.
+pub fn read(
+    conn: &mut DbConn,
+    user: UserId,
+    device: DeviceId,
+    after: u64,
+    limit: u32,
+) -> StoreResult<Vec<StreamEvent>> {
+    let rows = device_events::table
+        .inner_join(messages::table)
+        .filter(device_events::device_id.eq(Id::from(device)))
+        .filter(device_events::seq.gt(to_i64(after)))
+        .order(device_events::seq.asc())
+        .limit(i64::from(limit))
+        .select((device_events::all_columns, messages::all_columns))
+        .load::<(EventRecord, MessageRecord)>(&mut conn.0)
+        .db()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(e, m)| StreamEvent::from_records(e, m, user))
+        .collect())
+}
+
+/// Deletes, in one bounded pass, events that every session of their device
+/// has had time to see: acknowledged events older than `acked_before`, and
+/// any event older than `retained_after` (the undelivered retention). Returns
+/// how many were deleted; call again while it returns `limit`.
+pub fn sweep(
+    conn: &mut DbConn,
+    acked_before: DateTime<Utc>,
+    retained_after: DateTime<Utc>,
+    limit: u32,
+) -> StoreResult<usize> {
+    let c = &mut conn.0;
+    // Candidates first (index on created_at), then delete by primary key: the
+    // same statements on both backends, bounded per pass.
+    let candidates = device_events::table
+        .inner_join(
+            device_streams::table.on(device_streams::device_id.eq(device_events::device_id)),
+        )
+        .filter(
+            device_events::created_at
+                .lt(Ts::new(retained_after))
+                .or(device_events::created_at
+                    .lt(Ts::new(acked_before))
+                    .and(device_events::seq.le(device_streams::acked_seq))),
+        )
+        .select((device_events::device_id, device_events::seq))
+        .limit(i64::from(limit))
+        .load::<(Id, i64)>(c)
+        .db()?;
+    let mut deleted = 0;
+    for (device, seq) in &candidates {
+        deleted += diesel::delete(
+            device_events::table
+                .filter(device_events::device_id.eq(*device))
+                .filter(device_events::seq.eq(*seq)),
+        )
+        .execute(c)
+        .db()?;
+    }
+    Ok(deleted)
+}
+
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,3 @@
+DROP TABLE device_events;
+DROP TABLE messages;
+DROP TABLE device_streams;
