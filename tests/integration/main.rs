@@ -17,6 +17,7 @@ mod http_errors;
 mod logs;
 mod operations;
 mod realtime_handshake;
+mod realtime_lifecycle;
 mod realtime_routing;
 mod schema;
 mod throttling;

@@ -104,7 +104,11 @@ fn build_request(
 }
 
 /// Resolves `uri`'s host and connects, from `local` when given.
-async fn connect_tcp(uri: &Uri, local: Option<IpAddr>) -> Result<TcpStream, ClientError> {
+async fn connect_tcp(
+    uri: &Uri,
+    local: Option<IpAddr>,
+    recv_buffer: Option<u32>,
+) -> Result<TcpStream, ClientError> {
     let host = uri
         .host()
         .ok_or_else(|| ClientError::Protocol("the WebSocket URL has no host".into()))?;
@@ -118,7 +122,7 @@ async fn connect_tcp(uri: &Uri, local: Option<IpAddr>) -> Result<TcpStream, Clie
         if local.is_some_and(|l| l.is_ipv4() != addr.is_ipv4()) {
             continue;
         }
-        match connect_one(addr, local).await {
+        match connect_one(addr, local, recv_buffer).await {
             Ok(s) => return Ok(s),
             Err(e) => last = ClientError::Io(format!("cannot connect to {addr}: {e}")),
         }
@@ -126,12 +130,19 @@ async fn connect_tcp(uri: &Uri, local: Option<IpAddr>) -> Result<TcpStream, Clie
     Err(last)
 }
 
-async fn connect_one(addr: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+async fn connect_one(
+    addr: SocketAddr,
+    local: Option<IpAddr>,
+    recv_buffer: Option<u32>,
+) -> std::io::Result<TcpStream> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    if let Some(bytes) = recv_buffer {
+        socket.set_recv_buffer_size(bytes)?;
+    }
     if let Some(ip) = local {
         socket.bind(SocketAddr::new(ip, 0))?;
     }
@@ -154,7 +165,7 @@ pub(crate) async fn open(
             ));
         }
         let request = build_request(&url, token, opts.transport)?;
-        let stream = connect_tcp(request.uri(), opts.local_addr).await?;
+        let stream = connect_tcp(request.uri(), opts.local_addr, opts.socket_recv_buffer).await?;
         let (ws, response) =
             tokio_tungstenite::client_async_with_config(request, stream, Some(opts.ws_config()))
                 .await

@@ -37,6 +37,10 @@ pub struct ConnectOptions {
     pub read_buffer_size: Option<usize>,
     /// tungstenite's write buffer (bytes); its default when `None`.
     pub write_buffer_size: Option<usize>,
+    /// The socket's kernel receive buffer (`SO_RCVBUF`, bytes); the
+    /// system's default when `None`. Small values model a slow reader and
+    /// save memory per connection in load tests.
+    pub socket_recv_buffer: Option<u32>,
 }
 
 impl Default for ConnectOptions {
@@ -47,6 +51,7 @@ impl Default for ConnectOptions {
             timeout: Some(Duration::from_secs(10)),
             read_buffer_size: None,
             write_buffer_size: None,
+            socket_recv_buffer: None,
         }
     }
 }
@@ -74,6 +79,11 @@ impl ConnectOptions {
 
     pub fn write_buffer_size(mut self, bytes: usize) -> Self {
         self.write_buffer_size = Some(bytes);
+        self
+    }
+
+    pub fn socket_recv_buffer(mut self, bytes: u32) -> Self {
+        self.socket_recv_buffer = Some(bytes);
         self
     }
 

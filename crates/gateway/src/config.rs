@@ -49,6 +49,11 @@ pub struct WsSettings {
     pub max_sessions_per_user: u32,
     /// Events read per database query when replaying a stream.
     pub replay_page: u32,
+    /// Kernel send buffer of each client connection (`SO_SNDBUF`, bytes);
+    /// 0 keeps the system's autotuning (up to `net.ipv4.tcp_wmem` max,
+    /// often 4 MiB per connection). A bound caps the kernel memory a slow
+    /// client can pin and makes slow consumers visible sooner.
+    pub socket_send_buffer: u32,
 }
 
 impl Default for WsSettings {
@@ -62,6 +67,7 @@ impl Default for WsSettings {
             max_sessions_per_device: 4,
             max_sessions_per_user: 32,
             replay_page: 500,
+            socket_send_buffer: 0,
         }
     }
 }

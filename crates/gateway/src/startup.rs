@@ -53,6 +53,7 @@ impl Application {
             n => n,
         };
         let max_body = settings.server.max_body_bytes;
+        let send_buffer = settings.ws.socket_send_buffer;
         let state = web::Data::new(state);
         let metrics = web::Data::new(metrics);
         let server = HttpServer::new(move || {
@@ -67,6 +68,15 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/"))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()))
                 .default_service(web::to(not_found))
+        })
+        .on_connect(move |conn, _| {
+            if send_buffer > 0
+                && let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+                && let Err(e) =
+                    socket2::SockRef::from(tcp).set_send_buffer_size(send_buffer as usize)
+            {
+                tracing::debug!(error = %e, "could not set the socket send buffer");
+            }
         })
         .workers(workers)
         .shutdown_timeout(settings.server.shutdown_timeout_secs)

@@ -33,6 +33,10 @@ mod cursors;
 
 /// One write of the routing core.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, held in one Vec per batch; boxing would add an allocation per message"
+)]
 pub enum WriteOp {
     /// Store `message` and put it in the stream of every active device of
     /// each of `recipients` and of the sender.
@@ -58,6 +62,10 @@ pub struct Delivery {
 
 /// What happened to one [`WriteOp`].
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per operation of a batch; boxing would add an allocation per message"
+)]
 pub enum Outcome {
     /// Stored (or already stored, when `duplicate`): `message` is the stored
     /// row; `deliveries` the new stream entries (empty for a duplicate);
@@ -332,7 +340,7 @@ fn classify_sends(
     let known = existing_users(conn, &recipient_ids)?;
 
     let mut new = Vec::new();
-    let mut first_of: HashMap<Uuid, usize> = HashMap::new();
+    let mut first_of: HashSet<Uuid> = HashSet::new();
     for (i, op) in ops.iter().enumerate() {
         let WriteOp::Send {
             message,
@@ -355,12 +363,11 @@ fn classify_sends(
             });
         } else if !recipients.iter().all(|r| known.contains(r)) {
             outcomes[i] = Some(Outcome::RecipientNotFound);
-        } else if first_of.contains_key(&message.message_id) {
-            // Resolved after the first one is applied.
-        } else {
-            first_of.insert(message.message_id, i);
+        } else if first_of.insert(message.message_id) {
             new.push(i);
         }
+        // A repeat of an id within the batch stays undecided here and gets
+        // the first one's outcome in `resolve_in_batch_duplicates`.
     }
     Ok(new)
 }

@@ -1,5 +1,6 @@
 //! The routing core's record on both backends: batched sends, idempotency,
 //! per-device sequences, acknowledgements and receipts, replay, retention.
+#![allow(clippy::expect_used)]
 
 mod common;
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use passerelle_api_types::ws::{MessageEvent, MessageType, ReceiptEvent, ReceiptStatus};
 use passerelle_store::UserId;
-use passerelle_store::batch::Delivery;
+use passerelle_store::batch::Outcome;
 use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -58,33 +58,44 @@ pub fn stream_event(e: &StreamEvent) -> Event {
     }
 }
 
-/// Groups a new message's deliveries by user: one envelope per user.
-pub fn message_envelopes(m: &MessageRow, deliveries: &[Delivery]) -> Vec<(Uuid, Bytes)> {
-    let payload = raw(&message_event(m));
+/// Everything a committed batch publishes: one envelope per user, holding
+/// every event of the batch for that user's devices, so that a batch is one
+/// bus message per user and one queue item per session however many
+/// messages it held.
+pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
     let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
-    for d in deliveries {
-        by_user.entry(d.user).or_default().push(Event {
-            device: d.device.0,
-            seq: d.seq,
-            kind: "message".into(),
-            payload: payload.clone(),
-        });
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Sent {
+                message,
+                deliveries,
+                duplicate: false,
+                ..
+            } if !deliveries.is_empty() => {
+                let payload = raw(&message_event(message));
+                for d in deliveries {
+                    by_user.entry(d.user).or_default().push(Event {
+                        device: d.device.0,
+                        seq: d.seq,
+                        kind: "message".into(),
+                        payload: payload.clone(),
+                    });
+                }
+            }
+            Outcome::Acked { receipts, .. } => {
+                for r in receipts {
+                    by_user.entry(r.user_id).or_default().push(stream_event(r));
+                }
+            }
+            _ => {}
+        }
     }
     by_user
         .into_iter()
-        .map(|(user, events)| (user.0, Envelope::Events { events }.encode()))
-        .collect()
-}
-
-/// Groups receipt events by the user they are for.
-pub fn receipt_envelopes(receipts: &[StreamEvent]) -> Vec<(Uuid, Bytes)> {
-    let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
-    for r in receipts {
-        by_user.entry(r.user_id).or_default().push(stream_event(r));
-    }
-    by_user
-        .into_iter()
-        .map(|(user, events)| (user.0, Envelope::Events { events }.encode()))
+        .map(|(user, mut events)| {
+            events.sort_by_key(|e| (e.device, e.seq));
+            (user.0, Envelope::Events { events }.encode())
+        })
         .collect()
 }
 

@@ -27,8 +27,9 @@ use super::envelope::Envelope;
 /// What the hub hands a session.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// A stream event: its sequence and the frame text to send.
-    Frame { seq: u64, text: Arc<str> },
+    /// Stream events of one batch for this session's device, in sequence
+    /// order: each with its frame text.
+    Frames(Vec<(u64, Arc<str>)>),
     /// The bus may have lost deliveries: catch up from the database.
     Resync,
 }
@@ -216,10 +217,11 @@ impl Hub {
                     tracing::warn!(error = %e, "bus subscribe failed; sessions will resync");
                 }
                 subscribed.insert(user);
-            } else if !wanted && subscribed.remove(&user) {
-                if let Err(e) = fanout.unsubscribe(user).await {
-                    tracing::warn!(error = %e, "bus unsubscribe failed");
-                }
+            } else if !wanted
+                && subscribed.remove(&user)
+                && let Err(e) = fanout.unsubscribe(user).await
+            {
+                tracing::warn!(error = %e, "bus unsubscribe failed");
             }
             if let Some(done) = done {
                 let _ = done.send(());
@@ -256,18 +258,23 @@ impl Hub {
                 let Some(list) = shard.get(&user) else {
                     return;
                 };
-                // One frame text per event, shared by that device's sessions.
+                // One frame text per event, shared by that device's sessions;
+                // one queue item per session for the whole envelope.
                 let mut texts: HashMap<(Uuid, u64), Arc<str>> = HashMap::new();
                 for entry in list {
-                    for event in events.iter().filter(|e| e.device == entry.device) {
-                        let text = texts
-                            .entry((event.device, event.seq))
-                            .or_insert_with(|| Arc::from(event.frame_text()))
-                            .clone();
-                        entry.offer(Outbound::Frame {
-                            seq: event.seq,
-                            text,
-                        });
+                    let frames: Vec<(u64, Arc<str>)> = events
+                        .iter()
+                        .filter(|e| e.device == entry.device)
+                        .map(|e| {
+                            let text = texts
+                                .entry((e.device, e.seq))
+                                .or_insert_with(|| Arc::from(e.frame_text()))
+                                .clone();
+                            (e.seq, text)
+                        })
+                        .collect();
+                    if !frames.is_empty() {
+                        entry.offer(Outbound::Frames(frames));
                     }
                 }
             }

@@ -1,6 +1,10 @@
 //! The batching writer: sends and acknowledgements from every session of the
-//! node go through one queue; `writers` tasks each take what has queued up
-//! (up to `max_batch`) and apply it in one transaction.
+//! node go through `writers` queues, each drained by its own task, which
+//! takes what has queued up (up to `max_batch`) and applies it in one
+//! transaction. A device's operations always go to the same queue (chosen by
+//! its id), so what one device sends is stored, numbered and delivered in
+//! the order it was sent, while different devices' batches commit in
+//! parallel.
 //!
 //! Under light load a batch is one operation and adds no wait (a writer
 //! never sleeps to fill a batch); under heavy load batches grow by
@@ -16,7 +20,7 @@ use passerelle_bus::Fanout;
 use passerelle_store::batch::{self, Outcome, WriteOp};
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, Store, StoreError, UserId};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::events;
 
@@ -48,14 +52,14 @@ struct Job {
 /// Handle to the node's writers. Cheap to clone.
 #[derive(Clone)]
 pub struct Router {
-    tx: mpsc::Sender<Job>,
+    queues: Arc<Vec<mpsc::Sender<Job>>>,
 }
 
 /// How many times a batch that lost a race is run again.
 const RETRIES: usize = 3;
 
 impl Router {
-    /// Starts `writers` writer tasks (at least one).
+    /// Starts `writers` writer tasks (at least one), each with its queue.
     pub fn start(
         store: Store,
         fanout: Fanout,
@@ -63,22 +67,30 @@ impl Router {
         max_batch: usize,
         queue: usize,
     ) -> Router {
-        let (tx, rx) = mpsc::channel(queue.max(1));
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..writers.max(1) {
-            tokio::spawn(write_loop(
-                store.clone(),
-                fanout.clone(),
-                rx.clone(),
-                max_batch.max(1),
-            ));
+        let writers = writers.max(1);
+        let per_queue = (queue / writers).max(1);
+        let queues = (0..writers)
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(per_queue);
+                tokio::spawn(write_loop(
+                    store.clone(),
+                    fanout.clone(),
+                    rx,
+                    max_batch.max(1),
+                ));
+                tx
+            })
+            .collect();
+        Router {
+            queues: Arc::new(queues),
         }
-        Router { tx }
     }
 
-    async fn submit(&self, op: WriteOp) -> Result<Outcome, RouteError> {
+    /// Queues `op` on the writer of `device` and waits for its outcome.
+    async fn submit(&self, device: DeviceId, op: WriteOp) -> Result<Outcome, RouteError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
+        let shard = (device.0.as_u128() % self.queues.len() as u128) as usize;
+        self.queues[shard]
             .send(Job { op, reply })
             .await
             .map_err(|_| RouteError::Closed)?;
@@ -91,10 +103,14 @@ impl Router {
         message: MessageRow,
         recipients: Vec<UserId>,
     ) -> Result<Outcome, RouteError> {
-        self.submit(WriteOp::Send {
-            message,
-            recipients,
-        })
+        let device = message.sender_device_id;
+        self.submit(
+            device,
+            WriteOp::Send {
+                message,
+                recipients,
+            },
+        )
         .await
     }
 
@@ -105,31 +121,20 @@ impl Router {
         device: DeviceId,
         seq: u64,
     ) -> Result<Outcome, RouteError> {
-        self.submit(WriteOp::Ack { user, device, seq }).await
+        self.submit(device, WriteOp::Ack { user, device, seq })
+            .await
     }
 }
 
-async fn write_loop(
-    store: Store,
-    fanout: Fanout,
-    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
-    max_batch: usize,
-) {
-    loop {
-        let jobs = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            let mut jobs = vec![first];
-            while jobs.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+async fn write_loop(store: Store, fanout: Fanout, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
             }
-            jobs
-        };
+        }
         run_batch(&store, &fanout, jobs).await;
     }
 }
@@ -154,31 +159,15 @@ async fn run_batch(store: &Store, fanout: &Fanout, jobs: Vec<Job>) {
     metrics::histogram!("passerelle_batch_size").record(jobs.len() as f64);
     match result {
         Ok(outcomes) => {
-            let mut publish = Vec::new();
-            for outcome in &outcomes {
-                match outcome {
-                    Outcome::Sent {
-                        message,
-                        deliveries,
-                        duplicate: false,
-                        ..
-                    } => {
-                        publish.extend(events::message_envelopes(message, deliveries));
-                    }
-                    Outcome::Acked { receipts, .. } if !receipts.is_empty() => {
-                        publish.extend(events::receipt_envelopes(receipts));
-                    }
-                    _ => {}
-                }
-            }
+            let publish = events::batch_envelopes(&outcomes);
             for (job, outcome) in jobs.into_iter().zip(outcomes) {
                 let _ = job.reply.send(Ok(outcome));
             }
-            if !publish.is_empty() {
-                if let Err(e) = fanout.publish(publish).await {
-                    // Committed: sessions catch up from the database.
-                    tracing::warn!(error = %e, "publish failed after commit");
-                }
+            if !publish.is_empty()
+                && let Err(e) = fanout.publish(publish).await
+            {
+                // Committed: sessions catch up from the database.
+                tracing::warn!(error = %e, "publish failed after commit");
             }
         }
         Err(e) => {

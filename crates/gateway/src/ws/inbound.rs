@@ -11,6 +11,10 @@ use passerelle_store::{DeviceId, UserId};
 
 /// What a well-formed client frame asks for.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per frame, consumed at once; boxing would add an allocation per message"
+)]
 pub enum Action {
     Send {
         id: Option<String>,

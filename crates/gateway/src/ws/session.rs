@@ -11,7 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, MessageStream, Session};
+use actix_ws::{
+    AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, MessageStream, Session,
+};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use passerelle_api_types::ws::{
@@ -90,8 +92,13 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
         socket,
         cursor: None,
     };
+    let max = state.settings.ws.max_frame_bytes;
+    let mut stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
     let ending = match conn
-        .serve(stream, membership.outbound, membership.close)
+        .serve(&mut stream, membership.outbound, membership.close)
         .await
     {
         Ok(never) => match never {},
@@ -104,8 +111,21 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
     tracing::debug!(connection = %id, ending = ?ending, "session closed");
     if let Some((code, reason)) = ending {
         let _ = conn.socket.close(Some(close_reason(code, &reason))).await;
+        // The closing handshake: give the client a moment to read the close
+        // frame and answer it before the connection is dropped.
+        let _ = tokio::time::timeout(LINGER, async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, AggregatedMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
+
+/// How long a closing session waits for the client's close frame.
+const LINGER: Duration = Duration::from_secs(1);
 
 fn close_reason(code: u16, reason: &str) -> CloseReason {
     CloseReason {
@@ -126,15 +146,11 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>
 impl Conn {
     async fn serve(
         &mut self,
-        stream: MessageStream,
+        stream: &mut AggregatedMessageStream,
         mut outbound: tokio::sync::mpsc::Receiver<Outbound>,
         mut close_order: tokio::sync::watch::Receiver<crate::routing::hub::CloseOrder>,
     ) -> Result<std::convert::Infallible, Ending> {
         let ws = self.state.settings.ws.clone();
-        let mut stream = stream
-            .max_frame_size(ws.max_frame_bytes)
-            .aggregate_continuations()
-            .max_continuation_size(ws.max_frame_bytes);
         self.send_ready().await?;
         let heartbeat_every = Duration::from_secs(ws.heartbeat_secs.max(1));
         let mut heartbeat = tokio::time::interval(heartbeat_every);
@@ -149,12 +165,30 @@ impl Conn {
                 // publishes, so the `sent` (and the own sequence it records)
                 // is always handled before the live copy of that message.
                 biased;
+                changed = close_order.changed() => {
+                    let order = close_order.borrow().clone();
+                    return Err(match (changed, order) {
+                        (Ok(()), Some(order)) => Some(order),
+                        _ => Some((close::RESTART, "node shutting down".into())),
+                    });
+                }
                 Some(reply) = pending.next(), if !pending.is_empty() => {
                     if let (Some(seq), Some(cursor)) = (reply.own_seq, self.cursor.as_mut()) {
                         cursor.own(seq);
                     }
                     if let Some(text) = reply.text {
                         self.text(text).await?;
+                    }
+                }
+                item = outbound.recv() => {
+                    match item {
+                        Some(Outbound::Frames(frames)) => {
+                            for (seq, text) in frames {
+                                self.on_live(seq, &text).await?;
+                            }
+                        }
+                        Some(Outbound::Resync) => self.on_resync().await?,
+                        None => return Err(Some((close::RESTART, "node shutting down".into()))),
                     }
                 }
                 msg = stream.next(), if pending.len() < MAX_IN_FLIGHT => {
@@ -189,20 +223,6 @@ impl Conn {
                         Some(Err(actix_ws::ProtocolError::Io(_))) => return Err(None),
                         Some(Err(e)) => return Err(Some((1002, format!("protocol error: {e}")))),
                     }
-                }
-                item = outbound.recv() => {
-                    match item {
-                        Some(Outbound::Frame { seq, text }) => self.on_live(seq, &text).await?,
-                        Some(Outbound::Resync) => self.on_resync().await?,
-                        None => return Err(Some((close::RESTART, "node shutting down".into()))),
-                    }
-                }
-                changed = close_order.changed() => {
-                    let order = close_order.borrow().clone();
-                    return Err(match (changed, order) {
-                        (Ok(()), Some(order)) => Some(order),
-                        _ => Some((close::RESTART, "node shutting down".into())),
-                    });
                 }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > heartbeat_every * 3 {
@@ -408,14 +428,14 @@ impl Conn {
     /// catch up.
     async fn on_resync(&mut self) -> Result<(), Ending> {
         let (user, device) = (self.caller.user_id, self.caller.device_id);
-        match self
+        // A failed check is not a revocation: the next resync asks again.
+        if let Ok(None) = self
             .state
             .store
             .run(move |c| devices::find_active(c, user, device))
             .await
         {
-            Ok(None) => return Err(Some((close::REVOKED, "device revoked".into()))),
-            Ok(Some(_)) | Err(_) => {}
+            return Err(Some((close::REVOKED, "device revoked".into())));
         }
         self.catch_up().await
     }
