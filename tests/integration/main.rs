@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account;
+mod asyncapi;
 mod attacker_tokens;
 mod auth_flow;
 mod common;
@@ -15,6 +16,7 @@ mod devices;
 mod external_idp;
 mod http_errors;
 mod logs;
+mod multinode;
 mod operations;
 mod realtime_handshake;
 mod realtime_lifecycle;

@@ -216,3 +216,17 @@ impl TestServer {
         self.child.id()
     }
 }
+
+impl Drop for TestServer {
+    /// When the test failed, shows the tail of what the node logged.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let logs = self.logs();
+            let tail = logs.len().saturating_sub(150);
+            eprintln!("---- last lines of the node at {} ----", self.addr);
+            for line in &logs[tail..] {
+                eprintln!("{line}");
+            }
+        }
+    }
+}

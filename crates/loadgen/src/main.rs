@@ -1,0 +1,54 @@
+//! `passerelle-loadgen`: an open-loop load generator for the Passerelle
+//! gateway.
+//!
+//! `passerelle-loadgen run` registers users, opens one WebSocket session per
+//! device, sends messages at a fixed rate (latency is measured from each
+//! send's *intended* time, so a slow server cannot hide behind a slow
+//! sender), checks that every expected delivery arrives exactly once, and
+//! reports latency percentiles, throughput, and the CPU and memory of the
+//! server processes it is told about. Loopback targets only.
+//!
+//! Modules: [`cli`] (arguments and their checks), [`clock`] (time base,
+//! message ids, PRNG), [`setup`] (accounts and sessions), [`session`]
+//! (per-session reader and writer tasks), [`traffic`] (the open-loop
+//! scheduler), [`run`] (one run, start to end), [`procstat`] (`/proc`
+//! accounting), [`report`] and [`print`] (the results, as JSON and text).
+
+mod cli;
+mod clock;
+mod print;
+mod procstat;
+mod report;
+mod run;
+mod session;
+mod setup;
+mod traffic;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Run(args) => match args.validate() {
+            Ok(plan) => run::run(plan).await,
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(report) => {
+            if report.healthy() {
+                std::process::ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "passerelle-loadgen: lost or duplicate deliveries, or errors (see above)"
+                );
+                std::process::ExitCode::from(2)
+            }
+        }
+        Err(e) => {
+            eprintln!("passerelle-loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

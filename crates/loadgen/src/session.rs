@@ -1,0 +1,253 @@
+//! The two tasks of a session: a writer draining a channel of frames
+//! (messages from the scheduler, acks from the reader) so that nobody ever
+//! waits on a socket, and a reader that records every event.
+//!
+//! Each reader keeps its own histograms and counters and hands them back
+//! when it ends, so the hot path takes no lock; only the delivery and
+//! `sent` totals are shared (atomics), for the drain phase to know when
+//! everything arrived.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use passerelle_client::ws::{SendMessage, ServerFrame};
+use passerelle_client::{ClientError, Receiver, Sender};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::clock::{Clock, intended_nanos};
+use crate::report::new_histogram;
+
+/// A frame for a session's writer.
+#[derive(Debug)]
+pub enum Out {
+    Msg(Box<SendMessage>),
+    Ack(u64),
+}
+
+/// Totals shared by every task of a run.
+#[derive(Debug, Default)]
+pub struct Shared {
+    pub deliveries: AtomicU64,
+    pub sent_replies: AtomicU64,
+    pub written: AtomicU64,
+    pub write_failures: AtomicU64,
+}
+
+/// What a reader needs besides its socket.
+#[derive(Debug, Clone)]
+pub struct ReaderContext {
+    pub clock: Clock,
+    pub shared: Arc<Shared>,
+    /// Messages intended before this (Unix ns) are warm-up: counted, not
+    /// timed.
+    pub measure_from: u64,
+    pub stop: watch::Receiver<bool>,
+    pub ack_interval: Option<Duration>,
+}
+
+/// What one reader saw.
+#[derive(Debug)]
+pub struct SessionStats {
+    /// Intended send → delivery, µs (measured messages only).
+    pub delivery: Histogram<u64>,
+    /// Intended send → `sent`, µs (measured messages only).
+    pub sent_latency: Histogram<u64>,
+    pub deliveries: u64,
+    pub measured_deliveries: u64,
+    pub duplicates: u64,
+    /// Own messages echoed back to the sending device (must be 0).
+    pub own_echoes: u64,
+    pub sent_replies: u64,
+    pub sent_duplicate_flag: u64,
+    pub receipts: u64,
+    pub acks_sent: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub closes: BTreeMap<u16, u64>,
+    /// Latest delivery of a measured message (Unix ns).
+    pub last_delivery: u64,
+}
+
+impl SessionStats {
+    pub fn new() -> Self {
+        Self {
+            delivery: new_histogram(),
+            sent_latency: new_histogram(),
+            deliveries: 0,
+            measured_deliveries: 0,
+            duplicates: 0,
+            own_echoes: 0,
+            sent_replies: 0,
+            sent_duplicate_flag: 0,
+            receipts: 0,
+            acks_sent: 0,
+            errors: BTreeMap::new(),
+            closes: BTreeMap::new(),
+            last_delivery: 0,
+        }
+    }
+
+    pub fn merge(&mut self, o: &SessionStats) {
+        // Both histograms have the same bounds, so `add` cannot fail.
+        let _ = self.delivery.add(&o.delivery);
+        let _ = self.sent_latency.add(&o.sent_latency);
+        self.deliveries += o.deliveries;
+        self.measured_deliveries += o.measured_deliveries;
+        self.duplicates += o.duplicates;
+        self.own_echoes += o.own_echoes;
+        self.sent_replies += o.sent_replies;
+        self.sent_duplicate_flag += o.sent_duplicate_flag;
+        self.receipts += o.receipts;
+        self.acks_sent += o.acks_sent;
+        for (k, v) in &o.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.closes {
+            *self.closes.entry(*k).or_default() += v;
+        }
+        self.last_delivery = self.last_delivery.max(o.last_delivery);
+    }
+}
+
+/// Spawns the writer: sends what arrives on `rx` until the channel closes,
+/// then closes the session.
+pub fn spawn_writer(
+    mut tx: Sender,
+    mut rx: mpsc::UnboundedReceiver<Out>,
+    shared: Arc<Shared>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(out) = rx.recv().await {
+            let r = match out {
+                Out::Msg(m) => {
+                    let r = tx.send_message(*m).await;
+                    if r.is_ok() {
+                        shared.written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    r
+                }
+                Out::Ack(seq) => tx.ack(seq).await,
+            };
+            if r.is_err() {
+                shared.write_failures.fetch_add(1, Ordering::Relaxed);
+                // Drain without writing so the scheduler never blocks.
+                while rx.recv().await.is_some() {
+                    shared.write_failures.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), tx.close()).await;
+    })
+}
+
+/// Spawns the reader of the session of `device`; acks go to `acks` (if any)
+/// every `ctx.ack_interval`. Ends when `ctx.stop` turns true or the session
+/// closes.
+pub fn spawn_reader(
+    mut rx: Receiver,
+    device: Uuid,
+    acks: Option<mpsc::UnboundedSender<Out>>,
+    mut ctx: ReaderContext,
+) -> JoinHandle<SessionStats> {
+    tokio::spawn(async move {
+        let mut st = SessionStats::new();
+        let mut seen: HashSet<Uuid> = HashSet::new();
+        let (mut high, mut acked) = (0u64, 0u64);
+        let period = ctx.ack_interval.unwrap_or(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let acking = ctx.ack_interval.is_some() && acks.is_some();
+        loop {
+            tokio::select! {
+                changed = ctx.stop.changed() => {
+                    if changed.is_err() || *ctx.stop.borrow() {
+                        break;
+                    }
+                }
+                _ = tick.tick(), if acking => {
+                    if high > acked
+                        && let Some(a) = &acks
+                        && a.send(Out::Ack(high)).is_ok()
+                    {
+                        acked = high;
+                        st.acks_sent += 1;
+                    }
+                }
+                frame = rx.next() => match frame {
+                    Ok(f) => on_frame(f, device, &ctx, &mut st, &mut seen, &mut high),
+                    Err(ClientError::Closed { code, .. }) => {
+                        *st.closes.entry(code).or_default() += 1;
+                        break;
+                    }
+                    Err(e) => {
+                        *st.errors.entry(format!("client: {e}")).or_default() += 1;
+                        break;
+                    }
+                },
+            }
+        }
+        st
+    })
+}
+
+fn on_frame(
+    f: ServerFrame,
+    device: Uuid,
+    ctx: &ReaderContext,
+    st: &mut SessionStats,
+    seen: &mut HashSet<Uuid>,
+    high: &mut u64,
+) {
+    let now = ctx.clock.now_nanos();
+    match f {
+        ServerFrame::Message { seq, payload } => {
+            *high = (*high).max(seq);
+            if payload.sender_device_id == device {
+                st.own_echoes += 1;
+                return;
+            }
+            st.deliveries += 1;
+            ctx.shared.deliveries.fetch_add(1, Ordering::Relaxed);
+            if !seen.insert(payload.message_id) {
+                st.duplicates += 1;
+                return;
+            }
+            let intended = intended_nanos(&payload.message_id);
+            if intended >= ctx.measure_from {
+                st.measured_deliveries += 1;
+                st.delivery
+                    .saturating_record(now.saturating_sub(intended) / 1000);
+                st.last_delivery = st.last_delivery.max(now);
+            }
+        }
+        ServerFrame::Sent { payload, .. } => {
+            st.sent_replies += 1;
+            ctx.shared.sent_replies.fetch_add(1, Ordering::Relaxed);
+            if payload.duplicate {
+                st.sent_duplicate_flag += 1;
+            }
+            let intended = intended_nanos(&payload.message_id);
+            if intended >= ctx.measure_from {
+                st.sent_latency
+                    .saturating_record(now.saturating_sub(intended) / 1000);
+            }
+        }
+        ServerFrame::Receipt { seq, .. } => {
+            *high = (*high).max(seq);
+            st.receipts += 1;
+        }
+        ServerFrame::Error { payload, .. } => {
+            let code = serde_json::to_value(payload.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("{:?}", payload.code));
+            *st.errors.entry(code).or_default() += 1;
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,222 @@
+//! Setup: accounts (register plus extra logins, bounded concurrency,
+//! retried when throttled) and sessions (connect → `ready` → `resume` →
+//! `synced`), spread over the gateway URLs and the source addresses.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use hdrhistogram::Histogram;
+use passerelle_client::ws::ServerFrame;
+use passerelle_client::{Client, ClientError, ConnectOptions, Receiver, Sender};
+use uuid::Uuid;
+
+/// Password of every load-test account (12+ characters).
+const PASSWORD: &str = "loadgen-password-0123";
+/// Wait for `ready` and for `synced`.
+const FRAME_WAIT: Duration = Duration::from_secs(15);
+/// Attempts of a throttled or unavailable REST call.
+const ATTEMPTS: u32 = 6;
+
+/// One device: who it is and where its session goes.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub user: usize,
+    pub device_id: Uuid,
+    pub token: String,
+    /// Index into the URL list.
+    pub url: usize,
+}
+
+/// One user and its devices (indices into [`Population::devices`]).
+#[derive(Debug, Clone)]
+pub struct User {
+    pub user_id: Uuid,
+    pub devices: Vec<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Population {
+    pub users: Vec<User>,
+    pub devices: Vec<Device>,
+}
+
+/// A registered user id and its devices' (id, access token).
+type Account = (Uuid, Vec<(Uuid, String)>);
+/// A session and its connect → `ready` time.
+type Opened = (Session, Duration);
+
+/// A session past `synced`, ready to be split into tasks.
+pub struct Session {
+    pub tx: Sender,
+    pub rx: Receiver,
+}
+
+/// Registers `names` (each with `devices` devices), `concurrency` at a time.
+/// Device `k` of the population talks to URL `k % urls`.
+pub async fn accounts(
+    clients: &[Client],
+    names: Vec<String>,
+    devices: usize,
+    concurrency: usize,
+) -> Result<Population, String> {
+    let n_urls = clients.len();
+    let results: Vec<(usize, Result<Account, String>)> =
+        stream::iter(names.into_iter().enumerate())
+            .map(|(i, name)| {
+                let client = clients[i % n_urls].clone();
+                async move { (i, account(&client, &name, devices).await) }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    let mut sorted = results;
+    sorted.sort_by_key(|(i, _)| *i);
+    let mut pop = Population::default();
+    for (user, r) in sorted {
+        let (user_id, devs) = r?;
+        let mut idx = Vec::new();
+        for (device_id, token) in devs {
+            idx.push(pop.devices.len());
+            let url = pop.devices.len() % n_urls;
+            pop.devices.push(Device {
+                user,
+                device_id,
+                token,
+                url,
+            });
+        }
+        pop.users.push(User {
+            user_id,
+            devices: idx,
+        });
+    }
+    Ok(pop)
+}
+
+async fn account(client: &Client, name: &str, devices: usize) -> Result<Account, String> {
+    let first = retry(|| client.register(name, PASSWORD, Some("lg-0")))
+        .await
+        .map_err(|e| format!("register {name}: {e}"))?;
+    let mut devs = vec![(first.device_id, first.access_token)];
+    for d in 1..devices {
+        let label = format!("lg-{d}");
+        let t = retry(|| client.login(name, PASSWORD, Some(&label)))
+            .await
+            .map_err(|e| format!("login {name}: {e}"))?;
+        devs.push((t.device_id, t.access_token));
+    }
+    Ok((first.user_id, devs))
+}
+
+/// Retries 429 and 503 answers and transport errors with a growing pause.
+async fn retry<T, F, Fut>(mut call: F) -> Result<T, ClientError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    let mut pause = Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(e)
+                if attempt < ATTEMPTS
+                    && (matches!(e.status(), Some(429 | 503))
+                        || matches!(e, ClientError::Io(_))) =>
+            {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How sessions are opened.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    pub source_addrs: Vec<IpAddr>,
+    /// Small kernel and tungstenite buffers (idle sessions).
+    pub small_buffers: bool,
+    pub concurrency: usize,
+}
+
+/// Opens a session for every device in `devices` (in order), `concurrency`
+/// at a time. Returns the sessions and the connect → `ready` latencies (µs).
+pub async fn sessions(
+    clients: &[Client],
+    devices: &[Device],
+    opts: &SessionOptions,
+    address_offset: usize,
+) -> Result<(Vec<Session>, Histogram<u64>), String> {
+    let results: Vec<(usize, Result<Opened, String>)> = stream::iter(devices.iter().enumerate())
+        .map(|(i, dev)| {
+            let mut co = ConnectOptions::default();
+            if !opts.source_addrs.is_empty() {
+                let a = opts.source_addrs[(i + address_offset) % opts.source_addrs.len()];
+                co = co.local_addr(a);
+            }
+            if opts.small_buffers {
+                co = co
+                    .socket_recv_buffer(4096)
+                    .read_buffer_size(4096)
+                    .write_buffer_size(4096);
+            }
+            let client = clients[dev.url].clone();
+            async move { (i, open(&client, &dev.token, co).await) }
+        })
+        .buffer_unordered(opts.concurrency)
+        .collect()
+        .await;
+    let mut sorted = results;
+    sorted.sort_by_key(|(i, _)| *i);
+    let mut hist = crate::report::new_histogram();
+    let mut out = Vec::with_capacity(sorted.len());
+    for (i, r) in sorted {
+        let (s, ready) = r.map_err(|e| format!("session {i}: {e}"))?;
+        hist.saturating_record(u64::try_from(ready.as_micros()).unwrap_or(u64::MAX));
+        out.push(s);
+    }
+    Ok((out, hist))
+}
+
+async fn open(client: &Client, token: &str, co: ConnectOptions) -> Result<Opened, String> {
+    let start = Instant::now();
+    let conn = client
+        .connect_with(token, co)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut tx, mut rx) = conn.split();
+    wait_for(&mut rx, |f| matches!(f, ServerFrame::Ready { .. }), "ready").await?;
+    let ready = start.elapsed();
+    tx.resume(None).await.map_err(|e| e.to_string())?;
+    wait_for(
+        &mut rx,
+        |f| matches!(f, ServerFrame::Synced { .. }),
+        "synced",
+    )
+    .await?;
+    Ok((Session { tx, rx }, ready))
+}
+
+async fn wait_for(
+    rx: &mut Receiver,
+    want: impl Fn(&ServerFrame) -> bool,
+    what: &str,
+) -> Result<(), String> {
+    let deadline = Instant::now() + FRAME_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.next_timeout(left).await {
+            Ok(Some(f)) if want(&f) => return Ok(()),
+            Ok(Some(ServerFrame::Error { payload, .. })) => {
+                return Err(format!("error frame before {what}: {payload:?}"));
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(format!("no {what} within {FRAME_WAIT:?}")),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}

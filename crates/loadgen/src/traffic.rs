@@ -1,0 +1,131 @@
+//! The open-loop scheduler: send `i` is due at `t0 + i / rate`, goes to a
+//! random device's writer at that time (at once when behind), and carries
+//! its intended time in its message id. Replies are never awaited, so a slow
+//! server shows up as latency, not as a lower send rate (no coordinated
+//! omission).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use hdrhistogram::Histogram;
+use passerelle_client::ws::{MessageType, SendMessage};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::clock::{Clock, Rng, message_id};
+use crate::report::new_histogram;
+use crate::session::Out;
+use crate::setup::Population;
+
+/// What the scheduler did.
+#[derive(Debug)]
+pub struct Schedule {
+    /// Messages handed to writers.
+    pub dispatched: u64,
+    /// Deliveries those messages must cause.
+    pub expected: u64,
+    /// Of those, the ones intended inside the measured window.
+    pub measured_messages: u64,
+    pub measured_expected: u64,
+    /// Writers that were gone (session closed) when a send was due.
+    pub dispatch_failures: u64,
+    /// Dispatch time − intended time, µs: how far the load generator itself
+    /// fell behind.
+    pub lag: Histogram<u64>,
+}
+
+/// Timing of the schedule.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub t0: Instant,
+    pub rate: f64,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// Runs the schedule to its end. `writers[d]` is device `d`'s channel.
+pub async fn drive(
+    pop: &Population,
+    writers: &[UnboundedSender<Out>],
+    timing: Timing,
+    clock: Clock,
+    run_tag: u32,
+    seed: u64,
+) -> Schedule {
+    let mut rng = Rng::new(seed);
+    let mut s = Schedule {
+        dispatched: 0,
+        expected: 0,
+        measured_messages: 0,
+        measured_expected: 0,
+        dispatch_failures: 0,
+        lag: new_histogram(),
+    };
+    let total_secs = (timing.warmup + timing.duration).as_secs_f64();
+    let total = (total_secs * timing.rate).floor() as u64;
+    let warm = (timing.warmup.as_secs_f64() * timing.rate).floor() as u64;
+    let mut i: u64 = 0;
+    while i < total {
+        let due = timing.t0 + Duration::from_secs_f64(i as f64 / timing.rate);
+        let now = Instant::now();
+        if due > now {
+            tokio::time::sleep_until(due.into()).await;
+            continue;
+        }
+        // Everything due by now goes out in one burst.
+        while i < total {
+            let due = timing.t0 + Duration::from_secs_f64(i as f64 / timing.rate);
+            if due > now {
+                break;
+            }
+            let expected = dispatch_one(pop, writers, &mut rng, clock.nanos_at(due), run_tag, i);
+            match expected {
+                Some(e) => {
+                    s.dispatched += 1;
+                    s.expected += e;
+                    if i >= warm {
+                        s.measured_messages += 1;
+                        s.measured_expected += e;
+                    }
+                }
+                None => s.dispatch_failures += 1,
+            }
+            let lag = Instant::now().saturating_duration_since(due);
+            s.lag
+                .saturating_record(u64::try_from(lag.as_micros()).unwrap_or(u64::MAX));
+            i += 1;
+        }
+    }
+    s
+}
+
+/// Sends one message from a random device to a random other user; the
+/// deliveries it must cause, or `None` if the writer is gone.
+fn dispatch_one(
+    pop: &Population,
+    writers: &[UnboundedSender<Out>],
+    rng: &mut Rng,
+    intended: u64,
+    run_tag: u32,
+    i: u64,
+) -> Option<u64> {
+    let from = rng.below(pop.devices.len());
+    let sender_user = pop.devices[from].user;
+    // Any user but the sender's (setup guarantees at least two).
+    let mut to = rng.below(pop.users.len() - 1);
+    if to >= sender_user {
+        to += 1;
+    }
+    let recipient = &pop.users[to];
+    let expected = recipient.devices.len() + pop.users[sender_user].devices.len() - 1;
+    let msg = SendMessage {
+        message_id: message_id(intended, run_tag, i as u32),
+        recipient_id: Some(recipient.user_id),
+        timestamp: Utc::now(),
+        session_id: format!("lg-{intended}"),
+        message_type: MessageType::Text,
+        reply_to: None,
+        blob_id: None,
+    };
+    writers[from].send(Out::Msg(Box::new(msg))).ok()?;
+    Some(expected as u64)
+}
