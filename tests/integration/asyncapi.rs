@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode,
-    MessageEvent, MessageType, Pong, Ready, ReceiptEvent, ReceiptStatus, Reauth, Resume,
+    MessageEvent, MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume,
     SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
 use serde_json::{Value, json};
@@ -253,7 +253,10 @@ fn client_frame_types_are_the_codes() {
     let documented: BTreeSet<String> = frames_of(&doc, "sendToServer").into_keys().collect();
     let code: BTreeSet<String> = ClientFrame::TYPES.iter().map(|t| (*t).to_owned()).collect();
     assert_eq!(code.len(), ClientFrame::TYPES.len(), "TYPES has no repeats");
-    assert_eq!(documented, code, "sendToServer messages vs ClientFrame::TYPES");
+    assert_eq!(
+        documented, code,
+        "sendToServer messages vs ClientFrame::TYPES"
+    );
 
     let frames = every_client_frame();
     let seen: BTreeSet<usize> = frames.iter().map(|f| client_variant(f).0).collect();
@@ -271,7 +274,10 @@ fn server_frame_types_are_what_server_frame_serialises_to() {
     assert_eq!(seen, (0..SERVER_VARIANTS).collect(), "one of each variant");
     let code: BTreeSet<String> = frames.iter().map(frame_type).collect();
     assert_eq!(code.len(), SERVER_VARIANTS, "distinct type names");
-    assert_eq!(documented, code, "receiveFromServer messages vs ServerFrame");
+    assert_eq!(
+        documented, code,
+        "receiveFromServer messages vs ServerFrame"
+    );
 }
 
 /// Client frames: the envelope is strict, `id` is allowed on every frame,
@@ -318,11 +324,7 @@ fn server_frame_envelopes_match_what_is_sent() {
         let frame = documented[&kind];
         let all = keys(Some(&serde_json::to_value(full).expect("json")));
         let always = keys(Some(&serde_json::to_value(bare).expect("json")));
-        assert_eq!(
-            keys(frame.get("properties")),
-            all,
-            "{kind}: frame fields"
-        );
+        assert_eq!(keys(frame.get("properties")), all, "{kind}: frame fields");
         assert_eq!(
             strings(frame.get("required")),
             always,
@@ -626,8 +628,8 @@ fn subprotocol_token_prefix_and_endpoint() {
     assert_eq!(doc["asyncapi"], "3.0.0");
     assert_eq!(doc["x-subprotocol"], SUBPROTOCOL);
     assert_eq!(doc["x-token-prefix"], TOKEN_PREFIX);
-    let header = &doc["channels"]["session"]["bindings"]["ws"]["headers"]["properties"]
-        ["Sec-WebSocket-Protocol"];
+    let binding = &doc["channels"]["session"]["bindings"]["ws"];
+    let header = &binding["headers"]["properties"]["Sec-WebSocket-Protocol"];
     assert_eq!(
         header["examples"][0],
         format!("{SUBPROTOCOL}, {TOKEN_PREFIX}<accessToken>")
@@ -640,7 +642,7 @@ fn subprotocol_token_prefix_and_endpoint() {
         .as_str()
         .expect("address");
     assert_eq!(doc["servers"]["local"]["pathname"], address);
-    assert_eq!(doc["channels"]["session"]["bindings"]["ws"]["method"], "GET");
+    assert_eq!(binding["method"], "GET");
     let openapi = serde_json::to_value(passerelle_gateway::openapi::ApiDoc::openapi())
         .expect("openapi as JSON");
     assert!(
@@ -710,7 +712,10 @@ fn client_examples_are_accepted() {
             passerelle_store::UserId::new(),
             passerelle_store::DeviceId::new(),
         );
-        assert!(action.is_ok(), "{name} example passes validation: {action:?}");
+        assert!(
+            action.is_ok(),
+            "{name} example passes validation: {action:?}"
+        );
     }
 }
 

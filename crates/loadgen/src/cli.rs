@@ -29,7 +29,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Register users, open sessions, send at a fixed rate, report.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Print Markdown tables from `--json` reports.
+    Summary { files: Vec<PathBuf> },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -119,7 +121,7 @@ pub struct Plan {
 
 impl RunArgs {
     /// Checks every argument; the error says which one is wrong.
-    pub fn validate(self) -> Result<Plan, String> {
+    pub fn validate(self: Box<Self>) -> Result<Plan, String> {
         if self.url.is_empty() {
             return Err("--url: at least one URL".into());
         }

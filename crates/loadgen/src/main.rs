@@ -12,7 +12,8 @@
 //! message ids, PRNG), [`setup`] (accounts and sessions), [`session`]
 //! (per-session reader and writer tasks), [`traffic`] (the open-loop
 //! scheduler), [`run`] (one run, start to end), [`procstat`] (`/proc`
-//! accounting), [`report`] and [`print`] (the results, as JSON and text).
+//! accounting), [`report`] and [`print`] (the results, as JSON and text),
+//! [`summary`] (Markdown tables from several JSON reports).
 
 mod cli;
 mod clock;
@@ -22,6 +23,7 @@ mod report;
 mod run;
 mod session;
 mod setup;
+mod summary;
 mod traffic;
 
 use clap::Parser;
@@ -34,6 +36,15 @@ async fn main() -> std::process::ExitCode {
             Ok(plan) => run::run(plan).await,
             Err(e) => Err(e),
         },
+        cli::Command::Summary { files } => {
+            return match summary::print(&files) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("passerelle-loadgen: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
     };
     match result {
         Ok(report) => {

@@ -167,6 +167,7 @@ pub fn build(
         idle_connect_seconds: facts.idle_connect_seconds,
         idle_handshakes_per_sec: per_sec(idle_count, facts.idle_connect_seconds),
     };
+    let (delivery, sent_latency) = shared.latencies();
     let traffic = sched.as_ref().map(|(s, _, _, window)| {
         let span = (total.last_delivery.saturating_sub(measure_from) as f64 / 1e9)
             .max(plan.duration.as_secs_f64());
@@ -187,11 +188,11 @@ pub fn build(
             acks_sent: total.acks_sent,
             measured_messages: s.measured_messages,
             measured_deliveries: total.measured_deliveries,
-            achieved_msgs_per_sec: per_sec(total.sent_latency.len(), span),
+            achieved_msgs_per_sec: per_sec(total.measured_sent, span),
             achieved_deliveries_per_sec: per_sec(total.measured_deliveries, span),
             window_seconds: window.as_secs_f64(),
-            delivery_ms: Latency::of(&total.delivery),
-            sent_ms: Latency::of(&total.sent_latency),
+            delivery_ms: Latency::of(&delivery),
+            sent_ms: Latency::of(&sent_latency),
             schedule_lag_ms: Latency::of(&s.lag),
         }
     });

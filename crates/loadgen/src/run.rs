@@ -82,13 +82,14 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
 
     // Idle sessions, with the servers' RSS around them.
     let stop = watch::channel(false);
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new());
     let mut ctx = ReaderContext {
         clock,
         shared: shared.clone(),
         measure_from: u64::MAX,
         stop: stop.1.clone(),
         ack_interval: None,
+        stripe: 0,
     };
     let mut idle_tasks = Vec::new();
     let mut idle_tx = Vec::new();
@@ -129,15 +130,14 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let mut writers = Vec::new();
     let mut writer_tasks = Vec::new();
     let mut readers = Vec::new();
-    for (s, dev) in sessions.into_iter().zip(&pop.devices) {
+    for (k, (s, dev)) in sessions.into_iter().zip(&pop.devices).enumerate() {
         let (tx, rx) = mpsc::unbounded_channel();
         writer_tasks.push(spawn_writer(s.tx, rx, shared.clone()));
-        readers.push(spawn_reader(
-            s.rx,
-            dev.device_id,
-            Some(tx.clone()),
-            ctx.clone(),
-        ));
+        let ctx = ReaderContext {
+            stripe: k,
+            ..ctx.clone()
+        };
+        readers.push(spawn_reader(s.rx, dev.device_id, Some(tx.clone()), ctx));
         writers.push(tx);
     }
     let traffic = plan.rate > 0.0 && !(plan.warmup + plan.duration).is_zero();

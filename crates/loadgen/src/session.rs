@@ -2,14 +2,15 @@
 //! (messages from the scheduler, acks from the reader) so that nobody ever
 //! waits on a socket, and a reader that records every event.
 //!
-//! Each reader keeps its own histograms and counters and hands them back
-//! when it ends, so the hot path takes no lock; only the delivery and
-//! `sent` totals are shared (atomics), for the drain phase to know when
-//! everything arrived.
+//! Each reader keeps its own counters and hands them back when it ends.
+//! Latencies go to a few striped, shared histograms (an HdrHistogram of
+//! this range is ~180 KiB, too much per session): a reader only ever locks
+//! its own stripe, so locks are rarely contended. The delivery and `sent`
+//! totals are atomics, for the drain phase to know when everything arrived.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -29,13 +30,58 @@ pub enum Out {
     Ack(u64),
 }
 
+/// Histogram stripes shared by the readers.
+const STRIPES: usize = 8;
+
+/// Intended send → delivery and intended send → `sent`, µs.
+type Pair = (Histogram<u64>, Histogram<u64>);
+
 /// Totals shared by every task of a run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shared {
     pub deliveries: AtomicU64,
     pub sent_replies: AtomicU64,
     pub written: AtomicU64,
     pub write_failures: AtomicU64,
+    latencies: Vec<Mutex<Pair>>,
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        Self {
+            deliveries: AtomicU64::new(0),
+            sent_replies: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            write_failures: AtomicU64::new(0),
+            latencies: (0..STRIPES)
+                .map(|_| Mutex::new((new_histogram(), new_histogram())))
+                .collect(),
+        }
+    }
+
+    fn record(&self, stripe: usize, delivery: Option<u64>, sent: Option<u64>) {
+        if let Ok(mut pair) = self.latencies[stripe % STRIPES].lock() {
+            if let Some(us) = delivery {
+                pair.0.saturating_record(us);
+            }
+            if let Some(us) = sent {
+                pair.1.saturating_record(us);
+            }
+        }
+    }
+
+    /// Every stripe merged: (delivery, `sent`) latencies in µs.
+    pub fn latencies(&self) -> Pair {
+        let (mut d, mut s) = (new_histogram(), new_histogram());
+        for stripe in &self.latencies {
+            if let Ok(pair) = stripe.lock() {
+                // Same bounds everywhere, so `add` cannot fail.
+                let _ = d.add(&pair.0);
+                let _ = s.add(&pair.1);
+            }
+        }
+        (d, s)
+    }
 }
 
 /// What a reader needs besides its socket.
@@ -48,17 +94,17 @@ pub struct ReaderContext {
     pub measure_from: u64,
     pub stop: watch::Receiver<bool>,
     pub ack_interval: Option<Duration>,
+    /// Which latency stripe this reader records into.
+    pub stripe: usize,
 }
 
 /// What one reader saw.
 #[derive(Debug)]
 pub struct SessionStats {
-    /// Intended send → delivery, µs (measured messages only).
-    pub delivery: Histogram<u64>,
-    /// Intended send → `sent`, µs (measured messages only).
-    pub sent_latency: Histogram<u64>,
     pub deliveries: u64,
     pub measured_deliveries: u64,
+    /// `sent` replies of measured messages.
+    pub measured_sent: u64,
     pub duplicates: u64,
     /// Own messages echoed back to the sending device (must be 0).
     pub own_echoes: u64,
@@ -75,8 +121,7 @@ pub struct SessionStats {
 impl SessionStats {
     pub fn new() -> Self {
         Self {
-            delivery: new_histogram(),
-            sent_latency: new_histogram(),
+            measured_sent: 0,
             deliveries: 0,
             measured_deliveries: 0,
             duplicates: 0,
@@ -92,9 +137,7 @@ impl SessionStats {
     }
 
     pub fn merge(&mut self, o: &SessionStats) {
-        // Both histograms have the same bounds, so `add` cannot fail.
-        let _ = self.delivery.add(&o.delivery);
-        let _ = self.sent_latency.add(&o.sent_latency);
+        self.measured_sent += o.measured_sent;
         self.deliveries += o.deliveries;
         self.measured_deliveries += o.measured_deliveries;
         self.duplicates += o.duplicates;
@@ -220,8 +263,8 @@ fn on_frame(
             let intended = intended_nanos(&payload.message_id);
             if intended >= ctx.measure_from {
                 st.measured_deliveries += 1;
-                st.delivery
-                    .saturating_record(now.saturating_sub(intended) / 1000);
+                let us = now.saturating_sub(intended) / 1000;
+                ctx.shared.record(ctx.stripe, Some(us), None);
                 st.last_delivery = st.last_delivery.max(now);
             }
         }
@@ -233,8 +276,9 @@ fn on_frame(
             }
             let intended = intended_nanos(&payload.message_id);
             if intended >= ctx.measure_from {
-                st.sent_latency
-                    .saturating_record(now.saturating_sub(intended) / 1000);
+                st.measured_sent += 1;
+                let us = now.saturating_sub(intended) / 1000;
+                ctx.shared.record(ctx.stripe, None, Some(us));
             }
         }
         ServerFrame::Receipt { seq, .. } => {

@@ -7,52 +7,32 @@ use std::collections::BTreeMap;
 
 use passerelle_store::{Backend, Store, StoreError};
 
+/// The committed snapshot of tables and columns (one file for both backends
+/// and the integration suite).
 fn expected_schema() -> BTreeMap<String, Vec<String>> {
-    let table = |cols: &[&str]| {
-        let mut v: Vec<String> = cols.iter().map(|c| (*c).to_owned()).collect();
-        v.sort();
-        v
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/schema.snapshot.json"
+    );
+    let text = std::fs::read_to_string(path).expect("migrations/schema.snapshot.json");
+    serde_json::from_str(&text).expect("snapshot json")
+}
+
+/// The migration directories of `backend`, in order.
+fn migration_names(backend: Backend) -> Vec<String> {
+    let dir = match backend {
+        Backend::Postgres => "postgres",
+        Backend::Sqlite => "sqlite",
     };
-    BTreeMap::from([
-        (
-            "users".to_owned(),
-            table(&[
-                "id",
-                "username",
-                "display_name",
-                "password_hash",
-                "external_issuer",
-                "external_subject",
-                "created_at",
-                "updated_at",
-            ]),
-        ),
-        (
-            "devices".to_owned(),
-            table(&[
-                "id",
-                "user_id",
-                "name",
-                "platform",
-                "external_key",
-                "created_at",
-                "last_seen_at",
-                "revoked_at",
-            ]),
-        ),
-        (
-            "refresh_tokens".to_owned(),
-            table(&[
-                "id",
-                "user_id",
-                "device_id",
-                "token_hash",
-                "created_at",
-                "expires_at",
-                "used_at",
-            ]),
-        ),
-    ])
+    let path = format!("{}/../../migrations/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(path)
+        .expect("migrations dir")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[tokio::test]
@@ -68,11 +48,8 @@ async fn migrate_twice_is_a_noop_and_schema_matches() {
                 .is_empty()
         );
         let first = f.store.migrate().await.expect("first migrate");
-        assert_eq!(
-            first,
-            vec!["2026-11-22-100000_accounts".to_owned()],
-            "{backend:?}"
-        );
+        assert_eq!(first, migration_names(backend), "{backend:?}");
+        assert!(first.len() >= 2);
         let second = f.store.migrate().await.expect("second migrate");
         assert!(second.is_empty(), "{backend:?}: {second:?}");
         f.store

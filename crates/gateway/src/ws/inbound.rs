@@ -91,7 +91,7 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
         return Err(Refusal::new(
             None,
             FrameErrorCode::InvalidFrame,
-            "id: at most 64 printable characters",
+            "id: at most 64 bytes, no control characters",
         ));
     }
     let frame = ClientFrame::parse(&envelope.kind, envelope.payload).map_err(|e| match e {

@@ -49,8 +49,12 @@ struct Conn {
     token_deadline: tokio::time::Instant,
 }
 
-fn deadline_of(expires_at: i64) -> tokio::time::Instant {
-    let left = expires_at - chrono::Utc::now().timestamp();
+/// When a session must end: the token's expiry plus the clock-skew leeway
+/// the handshake allowed (so a token accepted at the upgrade is never
+/// already past its session's deadline).
+fn deadline_of(expires_at: i64, leeway_secs: u64) -> tokio::time::Instant {
+    let left = expires_at.saturating_add(i64::try_from(leeway_secs).unwrap_or(0))
+        - chrono::Utc::now().timestamp();
     tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
 }
 
@@ -85,7 +89,7 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
     let membership = state.hub.join(user, device, id).await;
     tracing::debug!(connection = %id, user_id = %user, device_id = %device, "session opened");
     let mut conn = Conn {
-        token_deadline: deadline_of(caller.expires_at),
+        token_deadline: deadline_of(caller.expires_at, state.settings.auth.leeway_secs),
         state: state.clone(),
         caller,
         id,
@@ -394,6 +398,12 @@ impl Conn {
                 .await
                 .map_err(|e| Some((close::INTERNAL, format!("stream unavailable: {e}"))))?;
             let full = batch.len() == page as usize;
+            if let Some(first) = batch.first()
+                && first.seq > after + 1
+            {
+                // Retention removed events this session had not sent yet.
+                self.truncated(None, after, first.seq).await?;
+            }
             for event in &batch {
                 let step = match self.cursor.as_mut() {
                     Some(c) => c.replayed(event.seq),
@@ -409,6 +419,24 @@ impl Conn {
         }
     }
 
+    /// Tells the client that the events after `after` and before `oldest`
+    /// were removed by retention.
+    async fn truncated(
+        &mut self,
+        id: Option<String>,
+        after: u64,
+        oldest: u64,
+    ) -> Result<(), Ending> {
+        let t = ServerFrame::Truncated {
+            id,
+            payload: Truncated {
+                requested_after: after,
+                oldest_seq: oldest,
+            },
+        };
+        self.text(frame_text(&t)).await
+    }
+
     async fn on_live(&mut self, seq: u64, text: &Arc<str>) -> Result<(), Ending> {
         let Some(cursor) = self.cursor.as_mut() else {
             // Not resumed yet: the replay will include it.
@@ -419,7 +447,19 @@ impl Conn {
             Step::Skip => Ok(()),
             Step::CatchUp => {
                 metrics::counter!("passerelle_ws_gap_catchups_total").increment(1);
-                self.catch_up().await
+                self.catch_up().await?;
+                // The database no longer has what lies between (retention):
+                // say so, then go on from this event.
+                let position = self.cursor.as_ref().map_or(seq, Cursor::position);
+                if position < seq {
+                    self.truncated(None, position, seq).await?;
+                    if let Some(c) = self.cursor.as_mut()
+                        && c.replayed(seq) == Step::Send
+                    {
+                        self.text(text.to_string()).await?;
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -444,7 +484,8 @@ impl Conn {
         match authenticate(&self.state, token).await {
             Ok(c) if c.user_id == self.caller.user_id && c.device_id == self.caller.device_id => {
                 self.caller.expires_at = c.expires_at;
-                self.token_deadline = deadline_of(c.expires_at);
+                self.token_deadline =
+                    deadline_of(c.expires_at, self.state.settings.auth.leeway_secs);
                 let frame = ServerFrame::Authenticated {
                     id,
                     payload: Authenticated {

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Load benchmarks of Passerelle, on loopback only (`make bench`).
+#
+# Builds the release binaries, then for each backend starts local gateways
+# (temp data dirs, killed on exit) and runs passerelle-loadgen:
+#   sqlite    one node on the embedded default;
+#   postgres  two nodes on a fresh database + a random Redis namespace, one
+#             shared signing key, sessions alternating over both nodes (so a
+#             user's two devices sit on different nodes: cross-node fan-out).
+# Scenarios per backend: a rate ladder (fan-out to 2 recipient devices + 1
+# own device), idle sessions (gateway RSS per session), handshakes.
+# Results: target/bench/<scenario>.json and .txt, plus a summary table.
+#
+# Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
+# ("1000 2000 5000"), BENCH_DURATION (20), BENCH_WARMUP (2), BENCH_USERS
+# (100), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
+# BENCH_PG_URL, BENCH_REDIS_URL, BENCH_PORT (first port).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+RATES=${BENCH_RATES:-"1000 2000 5000"}
+DURATION=${BENCH_DURATION:-20}
+WARMUP=${BENCH_WARMUP:-2}
+USERS=${BENCH_USERS:-100}
+IDLE=${BENCH_IDLE:-2000}
+HANDSHAKES=${BENCH_HANDSHAKES:-2000}
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+PORT=${BENCH_PORT:-$((18100 + RANDOM % 800))}
+BIN=$ROOT/target/release
+OUT=$ROOT/target/bench
+SOURCES=127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9
+# Most sessions per loadgen process (each may open at most 20,000 files).
+PER_PROCESS=15000
+
+WORK=$(mktemp -d /tmp/passerelle-bench.XXXXXX)
+GATEWAYS=()
+DB=""
+NS=""
+FAILED=0
+
+cleanup() {
+    for p in "${GATEWAYS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${GATEWAYS[@]}"; do wait "$p" 2>/dev/null || true; done
+    GATEWAYS=()
+    if [ -n "$DB" ]; then
+        psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+        DB=""
+    fi
+    if [ -n "$NS" ]; then
+        redis-cli -u "$REDIS_URL" --scan --pattern "$NS:*" |
+            xargs -r redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+        NS=""
+    fi
+}
+trap 'cleanup; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
+
+# Settings for benchmarks: no registration/login throttles, no frame rate
+# limit, and light argon2 so that setup takes seconds, not minutes.
+GW_ENV=(
+    PASSERELLE__LOG__FILTER=warn
+    PASSERELLE__LIMITS__REGISTER_PER_ADDRESS=0
+    PASSERELLE__LIMITS__LOGIN_PER_ADDRESS=0
+    PASSERELLE__LIMITS__LOGIN_PER_USERNAME=0
+    PASSERELLE__WS__FRAMES_PER_SEC=100000
+    PASSERELLE__WS__FRAME_BURST=100000
+    PASSERELLE__AUTH__ARGON2__MEMORY_KIB=1024
+    PASSERELLE__AUTH__ARGON2__ITERATIONS=1
+)
+
+# start_gateway NAME PORT [ENV...]: starts a node, waits for /healthz, and
+# sets GW_PID.
+start_gateway() {
+    local name=$1 port=$2
+    shift 2
+    local dir=$WORK/$name
+    mkdir -p "$dir"
+    env "${GW_ENV[@]}" PASSERELLE__DATA_DIR="$dir" \
+        PASSERELLE__SERVER__BIND="127.0.0.1:$port" "$@" \
+        "$BIN/passerelle" serve >"$dir/log" 2>&1 &
+    GW_PID=$!
+    GATEWAYS+=("$GW_PID")
+    for _ in $(seq 1 120); do
+        if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+            return 0
+        fi
+        if ! kill -0 "$GW_PID" 2>/dev/null; then break; fi
+        sleep 0.25
+    done
+    echo "gateway $name did not start; its log:" >&2
+    cat "$dir/log" >&2
+    return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Sets ACCOUNT: the processes whose CPU and RSS the loadgen reports. The
+# Postgres backends are looked up before each run (pools may grow).
+account() {
+    ACCOUNT=()
+    for g in "${GATEWAYS[@]}"; do ACCOUNT+=(--server-pid "gateway$((${#ACCOUNT[@]} / 2 + 1))=$g"); done
+    [ -n "$DB" ] || return 0
+    local pg redis
+    pg=$(psql "$PG_URL" -qAtc "select string_agg(pid::text, '+') from pg_stat_activity
+        where datname = '$DB' or backend_type in ('walwriter', 'checkpointer', 'background writer')" || true)
+    redis=$(redis-cli -u "$REDIS_URL" info server | awk -F: '/^process_id/ {print $2}' | tr -d '\r' || true)
+    # Only when the server processes are on this machine.
+    if [ -n "$pg" ] && [ -d "/proc/${pg%%+*}" ]; then ACCOUNT+=(--server-pid "postgres=$pg"); fi
+    if [ -n "$redis" ] && [ -d "/proc/$redis" ]; then ACCOUNT+=(--server-pid "redis=$redis"); fi
+}
+
+# lg SCENARIO ARGS...: one loadgen run, report in $OUT/SCENARIO.{json,txt}.
+lg() {
+    local name=$1
+    shift
+    echo "---- $name"
+    account
+    if ! "$BIN/passerelle-loadgen" run --label "$name" --json "$OUT/$name.json" \
+        --source-addrs "$SOURCES" "${ACCOUNT[@]}" "$@" 2>&1 | tee "$OUT/$name.txt"; then
+        echo "!!!! $name: failed or unhealthy (see $OUT/$name.txt)"
+        FAILED=1
+    fi
+}
+
+# idle_sharded SCENARIO N URLS GATEWAY_PIDS...: N idle sessions over several
+# loadgen processes at once; gateway RSS measured here, all sessions open.
+idle_sharded() {
+    local name=$1 n=$2 urls=$3
+    shift 3
+    local shards=$(((n + PER_PROCESS - 1) / PER_PROCESS)) before=0 after=0 p
+    for p in "$@"; do before=$((before + $(rss_kib "$p"))); done
+    local pids=()
+    for i in $(seq 0 $((shards - 1))); do
+        "$BIN/passerelle-loadgen" run --label "$name-$i" --url "$urls" --users 0 \
+            --devices-per-user 1 --rate 0 --duration 0 --idle-sessions "$n" \
+            --shard "$i/$shards" --hold 15 --source-addrs "$SOURCES" \
+            --json "$OUT/$name-$i.json" >"$OUT/$name-$i.txt" 2>&1 &
+        pids+=($!)
+    done
+    for _ in $(seq 1 1200); do
+        [ "$(grep -l 'idle open' "$OUT/$name"-*.txt 2>/dev/null | wc -l)" -ge "$shards" ] && break
+        sleep 0.5
+    done
+    sleep 3
+    for p in "$@"; do after=$((after + $(rss_kib "$p"))); done
+    for p in "${pids[@]}"; do wait "$p" || FAILED=1; done
+    echo "---- $name: $n idle sessions in $shards processes: gateway RSS" \
+        "$((before / 1024)) -> $((after / 1024)) MiB," \
+        "$(((after - before) * 10 / n / 10)) KiB per session" | tee "$OUT/$name.txt"
+}
+
+scenarios() { # BACKEND URLS GATEWAY_PIDS(+-joined)
+    local b=$1 urls=$2 gw=$3
+    for r in $RATES; do
+        lg "$b-rate$r" --url "$urls" --users "$USERS" --devices-per-user 2 \
+            --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
+    done
+    if [ "$IDLE" -gt "$PER_PROCESS" ]; then
+        idle_sharded "$b-idle$IDLE" "$IDLE" "$urls" ${gw//+/ }
+    elif [ "$IDLE" -gt 0 ]; then
+        lg "$b-idle$IDLE" --url "$urls" --users 2 --devices-per-user 1 --rate 0 \
+            --duration 0 --idle-sessions "$IDLE"
+    fi
+    if [ "$HANDSHAKES" -gt 0 ]; then
+        lg "$b-handshake$HANDSHAKES" --url "$urls" --users "$HANDSHAKES" \
+            --devices-per-user 1 --rate 0 --duration 0
+    fi
+}
+
+if [ "${BENCH_BUILD:-1}" = 1 ]; then
+    cargo build --release --bin passerelle --bin passerelle-loadgen
+fi
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/summary.md
+echo "== Passerelle benchmarks: $(nproc) CPUs, $(free -h | awk '/^Mem:/ {print $2}') RAM, $(uname -sr)"
+echo "== gateway settings: argon2 LIGHT (memory 1 MiB, 1 iteration: setup speed only),"
+echo "   registration/login throttles off, WebSocket frame limit 100000/s"
+
+for backend in $BACKENDS; do
+    case $backend in
+    sqlite)
+        start_gateway sqlite "$PORT"
+        scenarios sqlite "http://127.0.0.1:$PORT" "$GW_PID"
+        cleanup
+        ;;
+    postgres)
+        if ! psql "$PG_URL" -qAtc 'select 1' >/dev/null 2>&1 || ! redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
+            echo "== skipping postgres: $PG_URL or $REDIS_URL unreachable"
+            continue
+        fi
+        suffix=$(tr -dc 'a-z0-9' </dev/urandom | head -c 10 || true)
+        DB=passerelle_bench_$suffix
+        NS=passerelle_bench_$suffix
+        psql "$PG_URL" -qc "CREATE DATABASE $DB" >/dev/null
+        "$BIN/passerelle" keys generate >"$WORK/key.pem"
+        pg_env=(DATABASE_URL="${PG_URL%/*}/$DB" REDIS_URL="$REDIS_URL"
+            PASSERELLE__REDIS__NAMESPACE="$NS"
+            PASSERELLE__AUTH__SIGNING_KEY_FILE="$WORK/key.pem")
+        start_gateway pg1 "$((PORT + 1))" "${pg_env[@]}"
+        g1=$GW_PID
+        start_gateway pg2 "$((PORT + 2))" "${pg_env[@]}"
+        g2=$GW_PID
+        scenarios postgres "http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))" "$g1+$g2"
+        cleanup
+        ;;
+    *) echo "unknown backend $backend" >&2 && exit 2 ;;
+    esac
+done
+
+echo
+echo "== summary (argon2 light; details in $OUT)"
+ls "$OUT"/*.json >/dev/null 2>&1 && "$BIN/passerelle-loadgen" summary "$OUT"/*.json | tee "$OUT/summary.md"
+exit "$FAILED"
