@@ -38,3 +38,7 @@ openapi: ## Regenerate openapi/openapi.json from the code
 
 release: ## Optimised binary in target/release/passerelle
 	$(CARGO) build --release --bin passerelle
+
+.PHONY: bench
+bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/
+	BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) scripts/bench.sh

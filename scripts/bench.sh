@@ -8,7 +8,8 @@
 #             shared signing key, sessions alternating over both nodes (so a
 #             user's two devices sit on different nodes: cross-node fan-out).
 # Scenarios per backend: a rate ladder (fan-out to 2 recipient devices + 1
-# own device), idle sessions (gateway RSS per session), handshakes.
+# own device), handshakes, idle sessions (gateway RSS per session, on
+# restarted gateways).
 # Results: target/bench/<scenario>.json and .txt, plus a summary table.
 #
 # Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
@@ -37,14 +38,20 @@ PER_PROCESS=15000
 
 WORK=$(mktemp -d /tmp/passerelle-bench.XXXXXX)
 GATEWAYS=()
+URLS=""
+PG_ENV=()
 DB=""
 NS=""
 FAILED=0
 
-cleanup() {
+stop_gateways() {
     for p in "${GATEWAYS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${GATEWAYS[@]}"; do wait "$p" 2>/dev/null || true; done
     GATEWAYS=()
+}
+
+cleanup() {
+    stop_gateways
     if [ -n "$DB" ]; then
         psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
         DB=""
@@ -71,8 +78,8 @@ GW_ENV=(
     PASSERELLE__AUTH__ARGON2__ITERATIONS=1
 )
 
-# start_gateway NAME PORT [ENV...]: starts a node, waits for /healthz, and
-# sets GW_PID.
+# start_gateway NAME PORT [ENV...]: starts a node (data kept in
+# $WORK/NAME across restarts) and waits for /healthz.
 start_gateway() {
     local name=$1 port=$2
     shift 2
@@ -81,13 +88,13 @@ start_gateway() {
     env "${GW_ENV[@]}" PASSERELLE__DATA_DIR="$dir" \
         PASSERELLE__SERVER__BIND="127.0.0.1:$port" "$@" \
         "$BIN/passerelle" serve >"$dir/log" 2>&1 &
-    GW_PID=$!
-    GATEWAYS+=("$GW_PID")
+    local pid=$!
+    GATEWAYS+=("$pid")
     for _ in $(seq 1 120); do
         if curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
             return 0
         fi
-        if ! kill -0 "$GW_PID" 2>/dev/null; then break; fi
+        if ! kill -0 "$pid" 2>/dev/null; then break; fi
         sleep 0.25
     done
     echo "gateway $name did not start; its log:" >&2
@@ -125,19 +132,27 @@ lg() {
     fi
 }
 
-# idle_sharded SCENARIO N URLS GATEWAY_PIDS...: N idle sessions over several
-# loadgen processes at once; gateway RSS measured here, all sessions open.
-idle_sharded() {
-    local name=$1 n=$2 urls=$3
-    shift 3
-    local shards=$(((n + PER_PROCESS - 1) / PER_PROCESS)) before=0 after=0 p
-    for p in "$@"; do before=$((before + $(rss_kib "$p"))); done
-    local pids=()
+# Idle sessions: accounts are registered first, then the gateways restart
+# (registration's own memory would otherwise hide the sessions'), then the
+# sessions open; RSS is compared before and after. More sessions than one
+# process may hold are split over several loadgen processes at once, and the
+# RSS is then measured here.
+idle() { # BACKEND LAUNCHER
+    local b=$1 launch=$2 name="$1-idle$IDLE" tokens=$WORK/idle.tokens p
+    "$BIN/passerelle-loadgen" run --url "$URLS" --users 0 --rate 0 --duration 0 \
+        --idle-sessions "$IDLE" --connect-concurrency 64 --register-only "$tokens" 2>&1 | tail -1
+    stop_gateways
+    $launch
+    if [ "$IDLE" -le "$PER_PROCESS" ]; then
+        lg "$name" --url "$URLS" --users 0 --rate 0 --duration 0 --idle-tokens "$tokens"
+        return
+    fi
+    local shards=$(((IDLE + PER_PROCESS - 1) / PER_PROCESS)) before=0 after=0 pids=()
+    for p in "${GATEWAYS[@]}"; do before=$((before + $(rss_kib "$p"))); done
     for i in $(seq 0 $((shards - 1))); do
-        "$BIN/passerelle-loadgen" run --label "$name-$i" --url "$urls" --users 0 \
-            --devices-per-user 1 --rate 0 --duration 0 --idle-sessions "$n" \
-            --shard "$i/$shards" --hold 15 --source-addrs "$SOURCES" \
-            --json "$OUT/$name-$i.json" >"$OUT/$name-$i.txt" 2>&1 &
+        "$BIN/passerelle-loadgen" run --label "$name-$i" --url "$URLS" --users 0 \
+            --rate 0 --duration 0 --idle-tokens "$tokens" --shard "$i/$shards" --hold 15 \
+            --source-addrs "$SOURCES" --json "$OUT/$name-$i.json" >"$OUT/$name-$i.txt" 2>&1 &
         pids+=($!)
     done
     for _ in $(seq 1 1200); do
@@ -145,29 +160,39 @@ idle_sharded() {
         sleep 0.5
     done
     sleep 3
-    for p in "$@"; do after=$((after + $(rss_kib "$p"))); done
+    for p in "${GATEWAYS[@]}"; do after=$((after + $(rss_kib "$p"))); done
     for p in "${pids[@]}"; do wait "$p" || FAILED=1; done
-    echo "---- $name: $n idle sessions in $shards processes: gateway RSS" \
+    echo "---- $name: $IDLE idle sessions in $shards processes: gateway RSS" \
         "$((before / 1024)) -> $((after / 1024)) MiB," \
-        "$(((after - before) * 10 / n / 10)) KiB per session" | tee "$OUT/$name.txt"
+        "$(((after - before) * 10 / IDLE / 10)) KiB per session" | tee "$OUT/$name.txt"
 }
 
-scenarios() { # BACKEND URLS GATEWAY_PIDS(+-joined)
-    local b=$1 urls=$2 gw=$3
+scenarios() { # BACKEND LAUNCHER
+    local b=$1 launch=$2
+    $launch
+    # Unmeasured warm-up: connection pools fill, caches warm.
+    "$BIN/passerelle-loadgen" run --url "$URLS" --users 20 --devices-per-user 2 \
+        --rate 1000 --duration 3 --source-addrs "$SOURCES" >"$WORK/warmup-$b.txt" 2>&1 || true
     for r in $RATES; do
-        lg "$b-rate$r" --url "$urls" --users "$USERS" --devices-per-user 2 \
+        lg "$b-rate$r" --url "$URLS" --users "$USERS" --devices-per-user 2 \
             --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
     done
-    if [ "$IDLE" -gt "$PER_PROCESS" ]; then
-        idle_sharded "$b-idle$IDLE" "$IDLE" "$urls" ${gw//+/ }
-    elif [ "$IDLE" -gt 0 ]; then
-        lg "$b-idle$IDLE" --url "$urls" --users 2 --devices-per-user 1 --rate 0 \
-            --duration 0 --idle-sessions "$IDLE"
-    fi
     if [ "$HANDSHAKES" -gt 0 ]; then
-        lg "$b-handshake$HANDSHAKES" --url "$urls" --users "$HANDSHAKES" \
+        lg "$b-handshake$HANDSHAKES" --url "$URLS" --users "$HANDSHAKES" \
             --devices-per-user 1 --rate 0 --duration 0
     fi
+    if [ "$IDLE" -gt 0 ]; then idle "$b" "$launch"; fi
+}
+
+launch_sqlite() {
+    start_gateway sqlite "$PORT"
+    URLS="http://127.0.0.1:$PORT"
+}
+
+launch_postgres() {
+    start_gateway pg1 "$((PORT + 1))" "${PG_ENV[@]}"
+    start_gateway pg2 "$((PORT + 2))" "${PG_ENV[@]}"
+    URLS="http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))"
 }
 
 if [ "${BENCH_BUILD:-1}" = 1 ]; then
@@ -182,8 +207,7 @@ echo "   registration/login throttles off, WebSocket frame limit 100000/s"
 for backend in $BACKENDS; do
     case $backend in
     sqlite)
-        start_gateway sqlite "$PORT"
-        scenarios sqlite "http://127.0.0.1:$PORT" "$GW_PID"
+        scenarios sqlite launch_sqlite
         cleanup
         ;;
     postgres)
@@ -196,14 +220,10 @@ for backend in $BACKENDS; do
         NS=passerelle_bench_$suffix
         psql "$PG_URL" -qc "CREATE DATABASE $DB" >/dev/null
         "$BIN/passerelle" keys generate >"$WORK/key.pem"
-        pg_env=(DATABASE_URL="${PG_URL%/*}/$DB" REDIS_URL="$REDIS_URL"
+        PG_ENV=(DATABASE_URL="${PG_URL%/*}/$DB" REDIS_URL="$REDIS_URL"
             PASSERELLE__REDIS__NAMESPACE="$NS"
             PASSERELLE__AUTH__SIGNING_KEY_FILE="$WORK/key.pem")
-        start_gateway pg1 "$((PORT + 1))" "${pg_env[@]}"
-        g1=$GW_PID
-        start_gateway pg2 "$((PORT + 2))" "${pg_env[@]}"
-        g2=$GW_PID
-        scenarios postgres "http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))" "$g1+$g2"
+        scenarios postgres launch_postgres
         cleanup
         ;;
     *) echo "unknown backend $backend" >&2 && exit 2 ;;

@@ -257,6 +257,23 @@ async fn a_user_on_one_node_receives_on_every_device_what_a_user_on_the_other_se
         }
         assert_eq!(got, back);
     }
+    // Revoking alice2 through node A closes its session on node B at once.
+    let started = std::time::Instant::now();
+    let path = format!("/v1/devices/{}", alice2.device_id);
+    let resp = authed(&a, reqwest::Method::DELETE, &path, &alice1.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::NO_CONTENT);
+    assert_eq!(
+        closed_with(&mut ca2).await,
+        passerelle_client::ws::close::REVOKED
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

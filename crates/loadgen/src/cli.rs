@@ -89,6 +89,14 @@ pub struct RunArgs {
     /// measurements, e.g. of several shards at once).
     #[arg(long, default_value_t = 0.0)]
     pub hold: f64,
+    /// Register the idle accounts, write their tokens to this file, exit.
+    #[arg(long)]
+    pub register_only: Option<PathBuf>,
+    /// Open the idle sessions with the devices of this `--register-only`
+    /// file instead of registering (e.g. on a restarted gateway, so that
+    /// registration's memory does not hide the sessions' own).
+    #[arg(long, conflicts_with = "register_only")]
+    pub idle_tokens: Option<PathBuf>,
     /// `i/n`: this process owns users i, i+n, ... (0-based).
     #[arg(long)]
     pub shard: Option<String>,
@@ -113,6 +121,8 @@ pub struct Plan {
     pub connect_concurrency: usize,
     pub drain: Duration,
     pub hold: Duration,
+    pub register_only: Option<PathBuf>,
+    pub idle_tokens: Option<PathBuf>,
     pub json: Option<PathBuf>,
     pub targets: Vec<Target>,
     pub shard: (usize, usize),
@@ -164,7 +174,7 @@ impl RunArgs {
             return Err("--users: a shard needs at least 2 users to send messages".into());
         }
         let sessions = users * self.devices_per_user + idle;
-        if sessions > MAX_SESSIONS_PER_PROCESS {
+        if sessions > MAX_SESSIONS_PER_PROCESS && self.register_only.is_none() {
             return Err(format!(
                 "{sessions} sessions in one process; at most {MAX_SESSIONS_PER_PROCESS}: split with --shard"
             ));
@@ -193,6 +203,8 @@ impl RunArgs {
             connect_concurrency: self.connect_concurrency,
             drain: Duration::from_secs_f64(self.drain),
             hold: Duration::from_secs_f64(self.hold),
+            register_only: self.register_only,
+            idle_tokens: self.idle_tokens,
             json: self.json,
             targets,
             shard,

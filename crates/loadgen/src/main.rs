@@ -47,7 +47,8 @@ async fn main() -> std::process::ExitCode {
         }
     };
     match result {
-        Ok(report) => {
+        Ok(None) => std::process::ExitCode::SUCCESS,
+        Ok(Some(report)) => {
             if report.healthy() {
                 std::process::ExitCode::SUCCESS
             } else {

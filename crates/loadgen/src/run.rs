@@ -22,7 +22,8 @@ const SETTLE: Duration = Duration::from_secs(2);
 /// Longest wait for the tasks to wind down after the run.
 const WIND_DOWN: Duration = Duration::from_secs(10);
 
-pub async fn run(plan: Plan) -> Result<Report, String> {
+/// Runs `plan`; `None` when it only registered (`--register-only`).
+pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
     let clock = Clock::new();
     let seed = uuid::Uuid::new_v4().as_u64_pair().0;
     let run_tag = Rng::new(seed).next_u64() as u32;
@@ -56,7 +57,25 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
     let idle_names: Vec<String> = (0..plan.idle_sessions)
         .map(|k| format!("{prefix}_i{}", si + k * sn))
         .collect();
-    let idle_pop = setup::accounts(&clients, idle_names, 1, plan.connect_concurrency).await?;
+    let idle_pop = match &plan.idle_tokens {
+        Some(path) => setup::load(path, clients.len(), plan.shard)?,
+        None => setup::accounts(&clients, idle_names, 1, plan.connect_concurrency).await?,
+    };
+    if let Some(path) = &plan.register_only {
+        setup::save(&idle_pop, path)?;
+        eprintln!(
+            "{} idle accounts written to {}",
+            idle_pop.devices.len(),
+            path.display()
+        );
+        return Ok(None);
+    }
+    let sessions = pop.devices.len() + idle_pop.devices.len();
+    if sessions > crate::cli::MAX_SESSIONS_PER_PROCESS {
+        return Err(format!(
+            "{sessions} sessions in one process: split with --shard"
+        ));
+    }
     let mut facts = SetupFacts {
         register_seconds: started.elapsed().as_secs_f64(),
         accounts: pop.users.len() + idle_pop.users.len(),
@@ -214,5 +233,5 @@ pub async fn run(plan: Plan) -> Result<Report, String> {
         let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    Ok(report)
+    Ok(Some(report))
 }

@@ -220,3 +220,44 @@ async fn wait_for(
         }
     }
 }
+
+/// Writes one line `user_id device_id token` per device (for
+/// `--idle-tokens`, so sessions can be opened on a freshly started gateway).
+pub fn save(pop: &Population, path: &std::path::Path) -> Result<(), String> {
+    let mut text = String::new();
+    for d in &pop.devices {
+        let user = pop.users[d.user].user_id;
+        text += &format!("{user} {} {}\n", d.device_id, d.token);
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads a [`save`]d file: one single-device user per line; this shard
+/// keeps lines `i, i+n, ...`.
+pub fn load(
+    path: &std::path::Path,
+    n_urls: usize,
+    (si, sn): (usize, usize),
+) -> Result<Population, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut pop = Population::default();
+    for (k, line) in text.lines().enumerate().filter(|(k, _)| k % sn == si) {
+        let bad = || format!("{}:{}: expected `user device token`", path.display(), k + 1);
+        let mut f = line.split_whitespace();
+        let user_id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let device_id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let token = f.next().ok_or_else(bad)?.to_owned();
+        let i = pop.devices.len();
+        pop.devices.push(Device {
+            user: i,
+            device_id,
+            token,
+            url: i % n_urls.max(1),
+        });
+        pop.users.push(User {
+            user_id,
+            devices: vec![i],
+        });
+    }
+    Ok(pop)
+}

@@ -121,8 +121,14 @@ pub(crate) fn target(url: &str) -> Target<'_> {
     }
 }
 
+/// Per-connection SQLite settings: WAL (readers never block the writer),
+/// a busy timeout, foreign keys on, `synchronous = NORMAL` (durable at
+/// checkpoints; with WAL a crash loses at most the last transactions, never
+/// consistency), reads through a 256 MiB memory map instead of one
+/// `pread` per page, and a 16 MiB page cache.
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
+     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+     PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;";
 
 /// Opens one connection, reporting the backend's own error text.
 pub(crate) fn establish(url: &str) -> StoreResult<DbConn> {

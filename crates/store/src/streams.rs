@@ -39,8 +39,11 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
 }
 
+/// `treat_none_as_default_value = false`: `None` is written as NULL. With
+/// the default (`None` = `DEFAULT`), diesel cannot batch SQLite inserts and
+/// runs one INSERT per row, each in its own savepoint.
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = messages)]
+#[diesel(table_name = messages, treat_none_as_default_value = false)]
 pub(crate) struct MessageRecord {
     pub id: Id,
     pub message_id: Id,
@@ -142,7 +145,7 @@ pub struct StreamEvent {
 }
 
 #[derive(Queryable, Insertable)]
-#[diesel(table_name = device_events)]
+#[diesel(table_name = device_events, treat_none_as_default_value = false)]
 pub(crate) struct EventRecord {
     pub device_id: Id,
     pub seq: i64,

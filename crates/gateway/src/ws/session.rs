@@ -21,6 +21,7 @@ use passerelle_api_types::ws::{
 };
 use passerelle_bus::{Admission, Caps};
 use passerelle_store::batch::Outcome;
+use passerelle_store::streams::EventKind;
 use passerelle_store::{devices, streams};
 use uuid::Uuid;
 
@@ -47,6 +48,24 @@ struct Conn {
     /// Where the client is in its stream; `None` until it sends `resume`.
     cursor: Option<Cursor>,
     token_deadline: tokio::time::Instant,
+    /// Message ids this session sent whose `sent` it has not handled yet: a
+    /// database replay in between must not hand them back to it.
+    in_flight: std::collections::HashSet<Uuid>,
+    /// Acknowledgements: at most one is being stored at a time; the highest
+    /// one asked for meanwhile follows it, and the others are folded into it
+    /// (acks are cumulative), so a chatty client costs the writer little.
+    acks: AckState,
+}
+
+#[derive(Debug, Default)]
+struct AckState {
+    /// The highest sequence the writer stored.
+    confirmed: u64,
+    /// The highest sequence sent to the writer.
+    forwarded: u64,
+    in_flight: bool,
+    /// The highest sequence asked for while one was in flight.
+    waiting: Option<u64>,
 }
 
 /// When a session must end: the token's expiry plus the clock-skew leeway
@@ -95,6 +114,8 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
         id,
         socket,
         cursor: None,
+        in_flight: std::collections::HashSet::new(),
+        acks: AckState::default(),
     };
     let max = state.settings.ws.max_frame_bytes;
     let mut stream = stream
@@ -138,11 +159,14 @@ fn close_reason(code: u16, reason: &str) -> CloseReason {
     }
 }
 
-/// A finished send or ack: the frame to send back (if any) and, for a send,
-/// the sequence of the message in this device's own stream.
+/// A finished send or ack: the frame to send back (if any); for a send, its
+/// message id and the sequence of the message in this device's stream; for
+/// an ack, that it is done.
 struct Reply {
     text: Option<String>,
-    own_seq: Option<u64>,
+    own: Option<(Uuid, Option<u64>)>,
+    /// For an ack: whether it was stored.
+    ack_done: Option<bool>,
 }
 
 type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
@@ -177,8 +201,23 @@ impl Conn {
                     });
                 }
                 Some(reply) = pending.next(), if !pending.is_empty() => {
-                    if let (Some(seq), Some(cursor)) = (reply.own_seq, self.cursor.as_mut()) {
-                        cursor.own(seq);
+                    if let Some((message_id, seq)) = reply.own {
+                        self.in_flight.remove(&message_id);
+                        if let (Some(seq), Some(cursor)) = (seq, self.cursor.as_mut()) {
+                            cursor.own(seq);
+                        }
+                    }
+                    if let Some(stored) = reply.ack_done {
+                        self.acks.in_flight = false;
+                        if stored {
+                            self.acks.confirmed = self.acks.forwarded;
+                        } else {
+                            // Not stored: the same ack, sent again, must go through.
+                            self.acks.forwarded = self.acks.confirmed;
+                        }
+                        if let Some(seq) = self.acks.waiting.take() {
+                            self.ack(seq, &mut pending);
+                        }
                     }
                     if let Some(text) = reply.text {
                         self.text(text).await?;
@@ -291,6 +330,8 @@ impl Conn {
                 recipients,
             } => {
                 let router = self.state.router.clone();
+                let message_id = message.message_id;
+                self.in_flight.insert(message_id);
                 pending.push(Box::pin(async move {
                     let result = router.send(message, recipients).await;
                     let own_seq = match &result {
@@ -301,23 +342,12 @@ impl Conn {
                     };
                     Reply {
                         text: Some(sent_reply(id, result)),
-                        own_seq,
+                        own: Some((message_id, own_seq)),
+                        ack_done: None,
                     }
                 }));
             }
-            Action::Ack { seq } => {
-                let router = self.state.router.clone();
-                let (user, device) = (self.caller.user_id, self.caller.device_id);
-                pending.push(Box::pin(async move {
-                    if let Err(e) = router.ack(user, device, seq).await {
-                        tracing::debug!(error = %e, "ack not stored; the client will ack again");
-                    }
-                    Reply {
-                        text: None,
-                        own_seq: None,
-                    }
-                }));
-            }
+            Action::Ack { seq } => self.ack(seq, pending),
             Action::Resume { id, after } => self.resume(id, after).await?,
             Action::Auth { id, token } => self.reauth(id, &token).await?,
             Action::Ping { id } => {
@@ -329,6 +359,37 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// Forwards an acknowledgement to the writer, or folds it into the one
+    /// in flight.
+    fn ack(&mut self, seq: u64, pending: &mut FuturesUnordered<Pending>) {
+        let acks = &mut self.acks;
+        if seq <= acks.forwarded.max(acks.waiting.unwrap_or(0)) {
+            return;
+        }
+        if acks.in_flight {
+            acks.waiting = Some(seq);
+            return;
+        }
+        acks.forwarded = seq;
+        acks.in_flight = true;
+        let router = self.state.router.clone();
+        let (user, device) = (self.caller.user_id, self.caller.device_id);
+        pending.push(Box::pin(async move {
+            let stored = match router.ack(user, device, seq).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "ack not stored; the client will ack again");
+                    false
+                }
+            };
+            Reply {
+                text: None,
+                own: None,
+                ack_done: Some(stored),
+            }
+        }));
     }
 
     async fn resume(&mut self, id: Option<String>, after: Option<u64>) -> Result<(), Ending> {
@@ -409,7 +470,10 @@ impl Conn {
                     Some(c) => c.replayed(event.seq),
                     None => Step::Skip,
                 };
-                if step == Step::Send {
+                let own_copy = event.kind == EventKind::Message
+                    && event.message.sender_device_id == self.caller.device_id
+                    && self.in_flight.contains(&event.message.message_id);
+                if step == Step::Send && !own_copy {
                     self.text(events::stream_event(event).frame_text()).await?;
                 }
             }

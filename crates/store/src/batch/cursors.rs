@@ -111,14 +111,21 @@ pub(crate) fn store(conn: &mut DbConn, cursors: &HashMap<DeviceId, Cursor>) -> S
             .db()?;
         }
         AnyConnection::Sqlite(c) => {
-            for (id, last, acked) in changed {
-                diesel::update(device_streams::table.filter(device_streams::device_id.eq(id)))
-                    .set((
-                        device_streams::last_seq.eq(last),
-                        device_streams::acked_seq.eq(acked),
-                    ))
-                    .execute(c)
-                    .db()?;
+            // One statement per chunk (SQLite >= 3.33 has UPDATE ... FROM).
+            for chunk in changed.chunks(300) {
+                let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+                let sql = format!(
+                    "UPDATE device_streams SET last_seq = v.column2, acked_seq = v.column3 \
+                     FROM (VALUES {rows}) AS v WHERE device_streams.device_id = v.column1"
+                );
+                let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for (id, last, acked) in chunk {
+                    query = query
+                        .bind::<DbUuid, _>(*id)
+                        .bind::<BigInt, _>(*last)
+                        .bind::<BigInt, _>(*acked);
+                }
+                query.execute(c).db()?;
             }
         }
     }
