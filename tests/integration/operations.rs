@@ -250,8 +250,10 @@ async fn migrate_command_applies_once() {
         let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            "{:?} stderr: {} stdout: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8(out.stdout)
             .unwrap()

@@ -39,6 +39,8 @@ impl TestServerBuilder {
         for (k, v) in [
             ("PASSERELLE__SERVER__BIND", "127.0.0.1:0"),
             ("PASSERELLE__SERVER__WORKERS", "1"),
+            // Many nodes share one Postgres (100 connections by default).
+            ("PASSERELLE__DATABASE__POOL_SIZE", "4"),
             ("PASSERELLE__LOG__FORMAT", "json"),
             (
                 "PASSERELLE__LOG__FILTER",
