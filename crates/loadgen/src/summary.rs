@@ -35,7 +35,7 @@ pub fn print(files: &[PathBuf]) -> Result<(), String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         match serde_json::from_str::<Value>(&text) {
             Ok(v) => reports.push(v),
-            Err(e) => eprintln!("skipping {}: {e}", path.display()),
+            Err(e) => eprintln!("not summarised, unreadable: {}: {e}", path.display()),
         }
     }
     println!(
