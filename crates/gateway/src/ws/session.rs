@@ -502,11 +502,17 @@ impl Conn {
     }
 
     async fn on_live(&mut self, seq: u64, text: &Arc<str>) -> Result<(), Ending> {
+        // This session's own message may come back live before its `sent`
+        // reply was handled (replies are not always polled first when many
+        // are in flight): recognise it by id.
+        let own = !self.in_flight.is_empty()
+            && frame_message_id(text).is_some_and(|id| self.in_flight.contains(&id));
         let Some(cursor) = self.cursor.as_mut() else {
             // Not resumed yet: the replay will include it.
             return Ok(());
         };
         match cursor.live(seq) {
+            Step::Send if own => Ok(()),
             Step::Send => self.text(text.to_string()).await,
             Step::Skip => Ok(()),
             Step::CatchUp => {
@@ -578,6 +584,18 @@ impl Conn {
     }
 }
 
+/// The `messageId` of a `message` event frame, found without parsing the
+/// whole frame (its payload starts with `{"messageId":"<uuid>"`).
+fn frame_message_id(text: &str) -> Option<Uuid> {
+    if !text.starts_with("{\"type\":\"message\"") {
+        return None;
+    }
+    const KEY: &str = "\"payload\":{\"messageId\":\"";
+    let start = text.find(KEY)? + KEY.len();
+    text.get(start..start + 36)
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
 /// The reply to a `message` frame.
 fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>) -> String {
     match result {
@@ -618,5 +636,29 @@ fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>) -> String
             tracing::error!(error = %e, "send failed");
             Refusal::new(id, FrameErrorCode::Internal, "internal error").frame()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_read_from_event_frames() {
+        let id = Uuid::new_v4();
+        let text = format!(
+            r#"{{"type":"message","seq":7,"payload":{{"messageId":"{id}","serverId":"x"}}}}"#
+        );
+        assert_eq!(frame_message_id(&text), Some(id));
+        let receipt = format!(r#"{{"type":"receipt","seq":8,"payload":{{"messageId":"{id}"}}}}"#);
+        assert_eq!(
+            frame_message_id(&receipt),
+            None,
+            "receipts are never own echoes"
+        );
+        assert_eq!(
+            frame_message_id(r#"{"type":"message","seq":1,"payload":{"messageId":"short"}}"#),
+            None
+        );
     }
 }
