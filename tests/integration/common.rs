@@ -209,3 +209,22 @@ pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
         blob_id: Some("blob-0001".into()),
     }
 }
+
+/// The value of the metric line starting with `prefix` in `/metrics` (0
+/// when absent).
+pub async fn metric(s: &TestServer, prefix: &str) -> f64 {
+    let text = s
+        .http()
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+}

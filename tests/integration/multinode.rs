@@ -322,21 +322,7 @@ async fn redis_flushed_and_restarted_mid_traffic_loses_nothing() {
     for node in [&a, &b] {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let metrics = node
-                .http()
-                .get(node.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let resyncs = metrics
-                .lines()
-                .find(|l| l.starts_with("passerelle_fanout_resyncs_total"))
-                .and_then(|l| l.split_whitespace().last())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0);
+            let resyncs = metric(node, "passerelle_fanout_resyncs_total").await;
             if resyncs >= 1.0 {
                 break;
             }

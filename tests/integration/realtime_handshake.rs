@@ -11,9 +11,18 @@ fn upgrade(
     s: &passerelle_test_support::TestServer,
     protocols: Option<&str>,
 ) -> reqwest::RequestBuilder {
+    upgrade_at(s, "/v1/ws", protocols)
+}
+
+/// The same, at `path` (e.g. with a query string).
+fn upgrade_at(
+    s: &passerelle_test_support::TestServer,
+    path: &str,
+    protocols: Option<&str>,
+) -> reqwest::RequestBuilder {
     let mut req = s
         .http()
-        .get(s.url("/v1/ws"))
+        .get(s.url(path))
         .header("connection", "Upgrade")
         .header("upgrade", "websocket")
         .header("sec-websocket-version", "13")
@@ -87,14 +96,8 @@ async fn refused_handshakes() {
         "unauthorized",
     )
     .await;
-    let resp = s
-        .http()
-        .get(s.url(&format!("/v1/ws?access_token={}", d.access)))
-        .header("connection", "Upgrade")
-        .header("upgrade", "websocket")
-        .header("sec-websocket-version", "13")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
-        .header("sec-websocket-protocol", "passerelle.v1")
+    let path = format!("/v1/ws?access_token={}", d.access);
+    let resp = upgrade_at(&s, &path, Some("passerelle.v1"))
         .send()
         .await
         .unwrap();

@@ -16,49 +16,45 @@ use actix_ws::{
 };
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use passerelle_api_types::ws::{
-    Authenticated, FrameErrorCode, Pong, Ready, Sent, ServerFrame, Synced, Truncated, close,
-};
+use passerelle_api_types::ws::{Authenticated, FrameErrorCode, Pong, Ready, ServerFrame, close};
 use passerelle_bus::{Admission, Caps};
 use passerelle_store::batch::Outcome;
-use passerelle_store::streams::EventKind;
-use passerelle_store::{devices, streams};
+use passerelle_store::streams;
 use uuid::Uuid;
 
-use super::cursor::{Cursor, Step};
+use super::cursor::Cursor;
 use super::inbound::{self, Action, Refusal, frame_text};
 use super::limits::{TokenBucket, Verdict};
+use super::replies::{Pending, Reply, sent_reply};
 use crate::authn::{Caller, authenticate};
-use crate::routing::events;
 use crate::routing::hub::Outbound;
-use crate::routing::writer::RouteError;
 use crate::state::AppState;
 
 /// Sends and acks of one session being processed at once.
 const MAX_IN_FLIGHT: usize = 64;
 
 /// Why the loop ended: the close frame to send, if any.
-type Ending = Option<(u16, String)>;
+pub(super) type Ending = Option<(u16, String)>;
 
-struct Conn {
-    state: Arc<AppState>,
-    caller: Caller,
-    id: Uuid,
-    socket: Session,
+pub(super) struct Conn {
+    pub(super) state: Arc<AppState>,
+    pub(super) caller: Caller,
+    pub(super) id: Uuid,
+    pub(super) socket: Session,
     /// Where the client is in its stream; `None` until it sends `resume`.
-    cursor: Option<Cursor>,
-    token_deadline: tokio::time::Instant,
+    pub(super) cursor: Option<Cursor>,
+    pub(super) token_deadline: tokio::time::Instant,
     /// Message ids this session sent whose `sent` it has not handled yet: a
     /// database replay in between must not hand them back to it.
-    in_flight: std::collections::HashSet<Uuid>,
+    pub(super) in_flight: std::collections::HashSet<Uuid>,
     /// Acknowledgements: at most one is being stored at a time; the highest
     /// one asked for meanwhile follows it, and the others are folded into it
     /// (acks are cumulative), so a chatty client costs the writer little.
-    acks: AckState,
+    pub(super) acks: AckState,
 }
 
 #[derive(Debug, Default)]
-struct AckState {
+pub(super) struct AckState {
     /// The highest sequence the writer stored.
     confirmed: u64,
     /// The highest sequence sent to the writer.
@@ -158,18 +154,6 @@ fn close_reason(code: u16, reason: &str) -> CloseReason {
         description: Some(reason.to_owned()),
     }
 }
-
-/// A finished send or ack: the frame to send back (if any); for a send, its
-/// message id and the sequence of the message in this device's stream; for
-/// an ack, that it is done.
-struct Reply {
-    text: Option<String>,
-    own: Option<(Uuid, Option<u64>)>,
-    /// For an ack: whether it was stored.
-    ack_done: Option<bool>,
-}
-
-type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
 
 impl Conn {
     async fn serve(
@@ -285,7 +269,7 @@ impl Conn {
     }
 
     /// Sends a text frame; `Err(None)` when the socket is gone.
-    async fn text(&mut self, text: String) -> Result<(), Ending> {
+    pub(super) async fn text(&mut self, text: String) -> Result<(), Ending> {
         self.socket.text(text).await.map_err(|_| None)
     }
 
@@ -392,164 +376,6 @@ impl Conn {
         }));
     }
 
-    async fn resume(&mut self, id: Option<String>, after: Option<u64>) -> Result<(), Ending> {
-        let device = self.caller.device_id;
-        let state = match self
-            .state
-            .store
-            .run(move |c| streams::state(c, device))
-            .await
-        {
-            Ok(Some(s)) => s,
-            Ok(None) => return Err(Some((close::REVOKED, "device not found".into()))),
-            Err(e) => {
-                let r = Refusal::new(
-                    id,
-                    FrameErrorCode::Unavailable,
-                    format!("storage unavailable: {e}"),
-                );
-                return self.text(r.frame()).await;
-            }
-        };
-        let mut position = after.unwrap_or(state.acked_seq).min(state.last_seq);
-        if let Some(oldest) = state.oldest_seq.filter(|&o| position + 1 < o) {
-            let t = ServerFrame::Truncated {
-                id: id.clone(),
-                payload: Truncated {
-                    requested_after: position,
-                    oldest_seq: oldest,
-                },
-            };
-            self.text(frame_text(&t)).await?;
-            position = oldest - 1;
-        } else if state.oldest_seq.is_none() && position < state.last_seq {
-            // Everything after the position was removed by retention.
-            let t = ServerFrame::Truncated {
-                id: id.clone(),
-                payload: Truncated {
-                    requested_after: position,
-                    oldest_seq: state.last_seq + 1,
-                },
-            };
-            self.text(frame_text(&t)).await?;
-            position = state.last_seq;
-        }
-        self.cursor = Some(Cursor::at(position));
-        self.catch_up().await?;
-        let last_seq = self.cursor.as_ref().map_or(position, Cursor::position);
-        self.text(frame_text(&ServerFrame::Synced {
-            id,
-            payload: Synced { last_seq },
-        }))
-        .await
-    }
-
-    /// Sends what the database holds after the cursor, in order.
-    async fn catch_up(&mut self) -> Result<(), Ending> {
-        let page = self.state.settings.ws.replay_page.max(1);
-        let (user, device) = (self.caller.user_id, self.caller.device_id);
-        loop {
-            let Some(after) = self.cursor.as_ref().map(Cursor::position) else {
-                return Ok(());
-            };
-            let batch = self
-                .state
-                .store
-                .run(move |c| streams::read(c, user, device, after, page))
-                .await
-                .map_err(|e| Some((close::INTERNAL, format!("stream unavailable: {e}"))))?;
-            let full = batch.len() == page as usize;
-            if let Some(first) = batch.first()
-                && first.seq > after + 1
-            {
-                // Retention removed events this session had not sent yet.
-                self.truncated(None, after, first.seq).await?;
-            }
-            for event in &batch {
-                let step = match self.cursor.as_mut() {
-                    Some(c) => c.replayed(event.seq),
-                    None => Step::Skip,
-                };
-                let own_copy = event.kind == EventKind::Message
-                    && event.message.sender_device_id == self.caller.device_id
-                    && self.in_flight.contains(&event.message.message_id);
-                if step == Step::Send && !own_copy {
-                    self.text(events::stream_event(event).frame_text()).await?;
-                }
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Tells the client that the events after `after` and before `oldest`
-    /// were removed by retention.
-    async fn truncated(
-        &mut self,
-        id: Option<String>,
-        after: u64,
-        oldest: u64,
-    ) -> Result<(), Ending> {
-        let t = ServerFrame::Truncated {
-            id,
-            payload: Truncated {
-                requested_after: after,
-                oldest_seq: oldest,
-            },
-        };
-        self.text(frame_text(&t)).await
-    }
-
-    async fn on_live(&mut self, seq: u64, text: &Arc<str>) -> Result<(), Ending> {
-        // This session's own message may come back live before its `sent`
-        // reply was handled (replies are not always polled first when many
-        // are in flight): recognise it by id.
-        let own = !self.in_flight.is_empty()
-            && frame_message_id(text).is_some_and(|id| self.in_flight.contains(&id));
-        let Some(cursor) = self.cursor.as_mut() else {
-            // Not resumed yet: the replay will include it.
-            return Ok(());
-        };
-        match cursor.live(seq) {
-            Step::Send if own => Ok(()),
-            Step::Send => self.text(text.to_string()).await,
-            Step::Skip => Ok(()),
-            Step::CatchUp => {
-                metrics::counter!("passerelle_ws_gap_catchups_total").increment(1);
-                self.catch_up().await?;
-                // The database no longer has what lies between (retention):
-                // say so, then go on from this event.
-                let position = self.cursor.as_ref().map_or(seq, Cursor::position);
-                if position < seq {
-                    self.truncated(None, position, seq).await?;
-                    if let Some(c) = self.cursor.as_mut()
-                        && c.replayed(seq) == Step::Send
-                    {
-                        self.text(text.to_string()).await?;
-                    }
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// The bus may have lost events, or a revocation: check the device, then
-    /// catch up.
-    async fn on_resync(&mut self) -> Result<(), Ending> {
-        let (user, device) = (self.caller.user_id, self.caller.device_id);
-        // A failed check is not a revocation: the next resync asks again.
-        if let Ok(None) = self
-            .state
-            .store
-            .run(move |c| devices::find_active(c, user, device))
-            .await
-        {
-            return Err(Some((close::REVOKED, "device revoked".into())));
-        }
-        self.catch_up().await
-    }
-
     async fn reauth(&mut self, id: Option<String>, token: &str) -> Result<(), Ending> {
         match authenticate(&self.state, token).await {
             Ok(c) if c.user_id == self.caller.user_id && c.device_id == self.caller.device_id => {
@@ -581,84 +407,5 @@ impl Conn {
                 self.text(r.frame()).await
             }
         }
-    }
-}
-
-/// The `messageId` of a `message` event frame, found without parsing the
-/// whole frame (its payload starts with `{"messageId":"<uuid>"`).
-fn frame_message_id(text: &str) -> Option<Uuid> {
-    if !text.starts_with("{\"type\":\"message\"") {
-        return None;
-    }
-    const KEY: &str = "\"payload\":{\"messageId\":\"";
-    let start = text.find(KEY)? + KEY.len();
-    text.get(start..start + 36)
-        .and_then(|id| Uuid::parse_str(id).ok())
-}
-
-/// The reply to a `message` frame.
-fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>) -> String {
-    match result {
-        Ok(Outcome::Sent {
-            message,
-            sender_seq,
-            duplicate,
-            ..
-        }) => frame_text(&ServerFrame::Sent {
-            id,
-            payload: Sent {
-                message_id: message.message_id,
-                server_id: message.id,
-                server_timestamp: message.created_at,
-                seq: sender_seq,
-                duplicate,
-            },
-        }),
-        Ok(Outcome::RecipientNotFound) => {
-            Refusal::new(id, FrameErrorCode::NotFound, "no such recipient").frame()
-        }
-        Ok(Outcome::MessageIdTaken) => Refusal::new(
-            id,
-            FrameErrorCode::MessageIdTaken,
-            "messageId belongs to another sender's message; use a new one",
-        )
-        .frame(),
-        Ok(Outcome::Acked { .. }) => {
-            Refusal::new(id, FrameErrorCode::Internal, "unexpected outcome").frame()
-        }
-        Err(RouteError::Unavailable(_)) | Err(RouteError::Closed) => Refusal::new(
-            id,
-            FrameErrorCode::Unavailable,
-            "storage unavailable; send the same frame again later",
-        )
-        .frame(),
-        Err(RouteError::Internal(e)) => {
-            tracing::error!(error = %e, "send failed");
-            Refusal::new(id, FrameErrorCode::Internal, "internal error").frame()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn message_ids_are_read_from_event_frames() {
-        let id = Uuid::new_v4();
-        let text = format!(
-            r#"{{"type":"message","seq":7,"payload":{{"messageId":"{id}","serverId":"x"}}}}"#
-        );
-        assert_eq!(frame_message_id(&text), Some(id));
-        let receipt = format!(r#"{{"type":"receipt","seq":8,"payload":{{"messageId":"{id}"}}}}"#);
-        assert_eq!(
-            frame_message_id(&receipt),
-            None,
-            "receipts are never own echoes"
-        );
-        assert_eq!(
-            frame_message_id(r#"{"type":"message","seq":1,"payload":{"messageId":"short"}}"#),
-            None
-        );
     }
 }
