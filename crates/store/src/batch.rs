@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::conn::{DbConn, on_backend};
+use crate::conn::{AnyConnection, DbConn, on_backend};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{device_events, devices, messages, users};
 use crate::sql_types::{Id, Ts};
@@ -30,6 +30,7 @@ use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEv
 use crate::{DeviceId, UserId};
 
 mod cursors;
+mod pg;
 
 /// One write of the routing core.
 #[derive(Debug, Clone)]
@@ -89,8 +90,7 @@ pub enum Outcome {
     },
 }
 
-/// Rows a batch insert sends per statement (below both backends' bind
-/// limits).
+/// Rows a SQLite batch insert sends per statement (below its bind limit).
 const INSERT_CHUNK: usize = 2000;
 
 /// Applies `ops` in the caller's transaction; one outcome per op, in order.
@@ -121,19 +121,19 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     let acks = coalesce_acks(ops);
     let ack_devices: HashSet<DeviceId> = acks.keys().copied().collect();
     let before = cursors::read(conn, &ack_devices)?;
-    let mut candidates: HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)> = HashMap::new();
+    let mut ranges: Vec<AckRange> = Vec::new();
     for (device, (user, seq)) in &acks {
         let Some(cursor) = before.get(device) else {
             continue;
         };
-        let target = (*seq).min(cursor.last_seq);
-        let delivered = if target > cursor.acked_seq {
-            newly_delivered(conn, *user, *device, cursor.acked_seq, target)?
-        } else {
-            Vec::new()
-        };
-        candidates.insert(*device, (target, delivered));
+        ranges.push(AckRange {
+            user: *user,
+            device: *device,
+            from: cursor.acked_seq,
+            to: (*seq).min(cursor.last_seq),
+        });
     }
+    let candidates = newly_delivered(conn, &ranges)?;
     let senders: HashSet<UserId> = candidates
         .values()
         .flat_map(|(_, ms)| ms.iter().map(|(_, m)| m.sender_id))
@@ -469,31 +469,68 @@ fn coalesce_acks(ops: &[WriteOp]) -> BTreeMap<DeviceId, (UserId, u64)> {
     acks
 }
 
-/// Messages from other users in the device's stream between `from`
-/// (exclusive) and `to` (inclusive), with their sequence: what this
-/// acknowledgement delivers.
-fn newly_delivered(
-    conn: &mut DbConn,
+/// One acknowledging device's range: from its cursor (exclusive) to what
+/// it acknowledged, clamped to its stream's end (inclusive).
+struct AckRange {
     user: UserId,
     device: DeviceId,
     from: u64,
     to: u64,
-) -> StoreResult<Vec<(u64, MessageRow)>> {
-    let rows = device_events::table
-        .inner_join(messages::table)
-        .filter(device_events::device_id.eq(Id::from(device)))
-        .filter(device_events::seq.gt(to_i64(from)))
-        .filter(device_events::seq.le(to_i64(to)))
-        .filter(device_events::kind.eq(EventKind::Message.code()))
-        .filter(messages::sender_id.ne(Id::from(user)))
-        .order(device_events::seq.asc())
-        .select((device_events::seq, messages::all_columns))
-        .load::<(i64, MessageRecord)>(&mut conn.0)
-        .db()?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, m)| (crate::streams::to_u64(seq), MessageRow::from(m)))
-        .collect())
+}
+
+/// Per acknowledging device: the acknowledged target and the messages from
+/// other users in its range, with their sequence (what the acknowledgement
+/// delivers). On Postgres one statement for all devices; on SQLite one
+/// cached in-process statement per device.
+fn newly_delivered(
+    conn: &mut DbConn,
+    ranges: &[AckRange],
+) -> StoreResult<HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)>> {
+    let mut out: HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)> = ranges
+        .iter()
+        .map(|r| (r.device, (r.to, Vec::new())))
+        .collect();
+    let moving: Vec<&AckRange> = ranges.iter().filter(|r| r.to > r.from).collect();
+    if moving.is_empty() {
+        return Ok(out);
+    }
+    match &mut conn.0 {
+        AnyConnection::Postgresql(c) => {
+            let query = pg::NewlyDelivered {
+                device_id: moving.iter().map(|r| r.device.0).collect(),
+                user_id: moving.iter().map(|r| r.user.0).collect(),
+                from_seq: moving.iter().map(|r| to_i64(r.from)).collect(),
+                to_seq: moving.iter().map(|r| to_i64(r.to)).collect(),
+            };
+            for (device, seq, m) in pg::newly_delivered(c, query).db()? {
+                if let Some((_, list)) = out.get_mut(&DeviceId::from(device)) {
+                    list.push((crate::streams::to_u64(seq), MessageRow::from(m)));
+                }
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for r in moving {
+                let rows = device_events::table
+                    .inner_join(messages::table)
+                    .filter(device_events::device_id.eq(Id::from(r.device)))
+                    .filter(device_events::seq.gt(to_i64(r.from)))
+                    .filter(device_events::seq.le(to_i64(r.to)))
+                    .filter(device_events::kind.eq(EventKind::Message.code()))
+                    .filter(messages::sender_id.ne(Id::from(r.user)))
+                    .order(device_events::seq.asc())
+                    .select((device_events::seq, messages::all_columns))
+                    .load::<(i64, MessageRecord)>(c)
+                    .db()?;
+                if let Some((_, list)) = out.get_mut(&r.device) {
+                    list.extend(
+                        rows.into_iter()
+                            .map(|(seq, m)| (crate::streams::to_u64(seq), MessageRow::from(m))),
+                    );
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn insert_all(
@@ -501,17 +538,29 @@ fn insert_all(
     new_messages: &[MessageRecord],
     events: &[EventRecord],
 ) -> StoreResult<()> {
-    for chunk in new_messages.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(messages::table)
-            .values(chunk)
-            .execute(c))
-        .db()?;
-    }
-    for chunk in events.chunks(INSERT_CHUNK) {
-        on_backend!(conn, |c| diesel::insert_into(device_events::table)
-            .values(chunk)
-            .execute(c))
-        .db()?;
+    match &mut conn.0 {
+        AnyConnection::Postgresql(c) => {
+            if !new_messages.is_empty() {
+                pg::InsertMessages::new(new_messages).execute(c).db()?;
+            }
+            if !events.is_empty() {
+                pg::InsertEvents::new(events).execute(c).db()?;
+            }
+        }
+        AnyConnection::Sqlite(c) => {
+            for chunk in new_messages.chunks(INSERT_CHUNK) {
+                diesel::insert_into(messages::table)
+                    .values(chunk)
+                    .execute(c)
+                    .db()?;
+            }
+            for chunk in events.chunks(INSERT_CHUNK) {
+                diesel::insert_into(device_events::table)
+                    .values(chunk)
+                    .execute(c)
+                    .db()?;
+            }
+        }
     }
     Ok(())
 }

@@ -21,8 +21,15 @@ pub(crate) enum AnyConnection {
 /// A database connection checked out of the pool. Opaque: only the store's
 /// own query functions (`users::*`, `devices::*`, ...) can use it.
 /// The second field counts the transactions opened through `DbConn::tx`;
-/// the third is the database's writer lock (SQLite only, see [`WriterLock`]).
-pub struct DbConn(pub(crate) AnyConnection, u32, Option<WriterLock>);
+/// the third is the database's writer lock (SQLite only, see [`WriterLock`]);
+/// the fourth is when the connection last went back to the pool (see
+/// [`Manager`]'s `is_valid`).
+pub struct DbConn(
+    pub(crate) AnyConnection,
+    u32,
+    Option<WriterLock>,
+    std::time::Instant,
+);
 
 /// One SQLite database takes one writer at a time. A deferred transaction
 /// that reads and then writes fails at once with `SQLITE_BUSY_SNAPSHOT` when
@@ -125,10 +132,18 @@ pub(crate) fn target(url: &str) -> Target<'_> {
 /// a busy timeout, foreign keys on, `synchronous = NORMAL` (durable at
 /// checkpoints; with WAL a crash loses at most the last transactions, never
 /// consistency), reads through a 256 MiB memory map instead of one
-/// `pread` per page, and a 16 MiB page cache.
-const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-     PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384;";
+/// `pread` per page, a 16 MiB page cache, and automatic checkpoints only
+/// as a safety net (a background thread checkpoints, see
+/// [`crate::checkpoint`]).
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+         PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+         PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384; \
+         PRAGMA wal_autocheckpoint = {};",
+        crate::checkpoint::AUTOCHECKPOINT_PAGES
+    )
+}
 
 /// Opens one connection, reporting the backend's own error text.
 pub(crate) fn establish(url: &str) -> StoreResult<DbConn> {
@@ -143,6 +158,7 @@ pub(crate) fn establish_with(url: &str, writer: WriterLock) -> StoreResult<DbCon
             AnyConnection::Postgresql(PgConnection::establish(url).map_err(unavailable)?),
             0,
             None,
+            std::time::Instant::now(),
         )),
         Target::Sqlite(path) => {
             if let Some(parent) = Path::new(path).parent()
@@ -158,12 +174,21 @@ pub(crate) fn establish_with(url: &str, writer: WriterLock) -> StoreResult<DbCon
                 })?;
             }
             let mut conn = SqliteConnection::establish(path).map_err(unavailable)?;
-            conn.batch_execute(SQLITE_PRAGMAS)
+            conn.batch_execute(&sqlite_pragmas())
                 .map_err(|e| StoreError::Unavailable(format!("sqlite pragmas: {e}")))?;
-            Ok(DbConn(AnyConnection::Sqlite(conn), 0, Some(writer)))
+            Ok(DbConn(
+                AnyConnection::Sqlite(conn),
+                0,
+                Some(writer),
+                std::time::Instant::now(),
+            ))
         }
     }
 }
+
+/// How long after its last use a pooled connection is trusted without a
+/// test query.
+const RECENTLY_USED: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// r2d2 manager dispatching on the URL scheme; its SQLite connections share
 /// one writer lock.
@@ -188,7 +213,14 @@ impl r2d2::ManageConnection for Manager {
         establish_with(&self.0, self.1.clone()).map_err(|e| ManagerError(e.to_string()))
     }
 
+    /// A connection back from use within the last few seconds is taken as
+    /// valid without a round trip (a checkout would otherwise cost a
+    /// `SELECT 1` every time); an older one is tested. A connection that
+    /// failed in use is marked broken and never comes back.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), ManagerError> {
+        if conn.3.elapsed() < RECENTLY_USED {
+            return Ok(());
+        }
         conn.0
             .batch_execute("SELECT 1")
             .map_err(|e| ManagerError(e.to_string()))
@@ -196,6 +228,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         use diesel::r2d2::R2D2Connection;
+        conn.3 = std::time::Instant::now();
         std::thread::panicking() || conn.0.is_broken()
     }
 }

@@ -10,6 +10,7 @@
 //! is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod checkpoint;
 mod conn;
 mod error;
 mod introspect;

@@ -12,7 +12,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::conn::{AnyConnection, DbConn, Manager, Target, WriterLock, establish, target};
 use crate::error::{StoreError, StoreResult};
-use crate::{Backend, introspect};
+use crate::{Backend, checkpoint, introspect};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -53,6 +53,8 @@ impl Backend {
 struct Inner {
     pool: r2d2::Pool<Manager>,
     backend: Backend,
+    /// Keeps the SQLite checkpointer thread running (see [`checkpoint`]).
+    _checkpointer: Option<Arc<()>>,
 }
 
 /// Cheap-to-clone handle on the database.
@@ -101,11 +103,20 @@ impl Store {
                 // Each in-memory connection is its own database: keep the one.
                 builder = builder.idle_timeout(None).max_lifetime(None);
             }
+            let checkpointer = (backend == Backend::Sqlite && !in_memory).then(|| {
+                let token = checkpoint::token();
+                checkpoint::start(url.clone(), Arc::downgrade(&token));
+                token
+            });
             let pool = builder
                 .build(Manager(url, WriterLock::default()))
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?;
             Ok(Store {
-                inner: Arc::new(Inner { pool, backend }),
+                inner: Arc::new(Inner {
+                    pool,
+                    backend,
+                    _checkpointer: checkpointer,
+                }),
             })
         })
         .await

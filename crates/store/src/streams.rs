@@ -242,7 +242,6 @@ pub fn sweep(
     retained_after: DateTime<Utc>,
     limit: u32,
 ) -> StoreResult<usize> {
-    let c = &mut conn.0;
     // Candidates first (index on created_at), then delete by primary key: the
     // same statements on both backends, bounded per pass.
     let candidates = device_events::table
@@ -258,19 +257,48 @@ pub fn sweep(
         )
         .select((device_events::device_id, device_events::seq))
         .limit(i64::from(limit))
-        .load::<(Id, i64)>(c)
+        .load::<(Id, i64)>(&mut conn.0)
         .db()?;
-    let mut deleted = 0;
-    for (device, seq) in &candidates {
-        deleted += diesel::delete(
-            device_events::table
-                .filter(device_events::device_id.eq(*device))
-                .filter(device_events::seq.eq(*seq)),
-        )
-        .execute(c)
-        .db()?;
+    delete_events(conn, &candidates)
+}
+
+/// Deletes the given `(device_id, seq)` events: one statement over arrays
+/// on Postgres, row-value `IN` lists of a few hundred on SQLite.
+fn delete_events(conn: &mut DbConn, keys: &[(Id, i64)]) -> StoreResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
+    if keys.is_empty() {
+        return Ok(0);
     }
-    Ok(deleted)
+    match &mut conn.0 {
+        crate::conn::AnyConnection::Postgresql(c) => {
+            let devices: Vec<Uuid> = keys.iter().map(|k| k.0.0).collect();
+            let seqs: Vec<i64> = keys.iter().map(|k| k.1).collect();
+            diesel::sql_query(
+                "DELETE FROM device_events AS e USING unnest($1, $2) AS d(device_id, seq) \
+                 WHERE e.device_id = d.device_id AND e.seq = d.seq",
+            )
+            .bind::<Array<SqlUuid>, _>(devices)
+            .bind::<Array<BigInt>, _>(seqs)
+            .execute(c)
+            .db()
+        }
+        crate::conn::AnyConnection::Sqlite(c) => {
+            let mut deleted = 0;
+            for chunk in keys.chunks(400) {
+                let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+                let sql =
+                    format!("DELETE FROM device_events WHERE (device_id, seq) IN (VALUES {rows})");
+                let mut query = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for (device, seq) in chunk {
+                    query = query
+                        .bind::<crate::sql_types::DbUuid, _>(*device)
+                        .bind::<BigInt, _>(*seq);
+                }
+                deleted += query.execute(c).db()?;
+            }
+            Ok(deleted)
+        }
+    }
 }
 
 pub(crate) fn to_u64(v: i64) -> u64 {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::BigInt;
 
 use crate::DeviceId;
 use crate::conn::{AnyConnection, DbConn};
@@ -96,17 +96,11 @@ pub(crate) fn store(conn: &mut DbConn, cursors: &HashMap<DeviceId, Cursor>) -> S
     }
     match &mut conn.0 {
         AnyConnection::Postgresql(c) => {
-            let ids: Vec<Id> = changed.iter().map(|r| r.0).collect();
-            let lasts: Vec<i64> = changed.iter().map(|r| r.1).collect();
-            let ackeds: Vec<i64> = changed.iter().map(|r| r.2).collect();
-            diesel::sql_query(
-                "UPDATE device_streams AS s SET last_seq = v.last_seq, acked_seq = v.acked_seq \
-                 FROM unnest($1, $2, $3) AS v(device_id, last_seq, acked_seq) \
-                 WHERE s.device_id = v.device_id",
-            )
-            .bind::<Array<DbUuid>, _>(ids)
-            .bind::<Array<BigInt>, _>(lasts)
-            .bind::<Array<BigInt>, _>(ackeds)
+            super::pg::UpdateCursors {
+                device_id: changed.iter().map(|r| r.0.0).collect(),
+                last_seq: changed.iter().map(|r| r.1).collect(),
+                acked_seq: changed.iter().map(|r| r.2).collect(),
+            }
             .execute(c)
             .db()?;
         }
