@@ -478,6 +478,10 @@ struct AckRange {
     to: u64,
 }
 
+/// An acknowledgement's target sequence and the messages it delivers,
+/// with their sequence.
+type Delivered = (u64, Vec<(u64, MessageRow)>);
+
 /// Per acknowledging device: the acknowledged target and the messages from
 /// other users in its range, with their sequence (what the acknowledgement
 /// delivers). On Postgres one statement for all devices; on SQLite one
@@ -485,8 +489,8 @@ struct AckRange {
 fn newly_delivered(
     conn: &mut DbConn,
     ranges: &[AckRange],
-) -> StoreResult<HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)>> {
-    let mut out: HashMap<DeviceId, (u64, Vec<(u64, MessageRow)>)> = ranges
+) -> StoreResult<HashMap<DeviceId, Delivered>> {
+    let mut out: HashMap<DeviceId, Delivered> = ranges
         .iter()
         .map(|r| (r.device, (r.to, Vec::new())))
         .collect();
