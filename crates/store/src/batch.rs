@@ -5,13 +5,14 @@
 //! For a batch, [`apply`] (inside the caller's transaction):
 //! 1. reads what already exists (idempotent resends, taken message ids,
 //!    unknown recipients) and which devices are active;
-//! 2. locks the `device_streams` rows of every device it will touch, in
+//! 2. inserts the new messages (they need no sequence);
+//! 3. locks the `device_streams` rows of every device it will touch, in
 //!    device-id order (so concurrent batches on other nodes cannot
 //!    deadlock), and allocates each device a contiguous run of sequences;
-//! 3. inserts the messages and every device's events with multi-row inserts,
-//!    moves acknowledged cursors, and writes a delivery receipt for each
-//!    message a recipient device acknowledged, to each of the sender's
-//!    devices.
+//! 4. inserts every device's events (over arrays on Postgres, multi-row on
+//!    SQLite), moves acknowledged cursors, and writes a delivery receipt for
+//!    each message a recipient device acknowledged, to each of the sender's
+//!    devices. The locks are held from step 3 to the commit only.
 //!
 //! Every operation gets its own [`Outcome`]; one refused send does not fail
 //! the others.
@@ -159,6 +160,16 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
             touched.extend(devices_of.get(&m.sender_id).into_iter().flatten().copied());
         }
     }
+    // The messages need no sequence: insert them before taking the locks,
+    // so the locks are held only for the events, the cursors and the commit.
+    let new_messages: Vec<MessageRecord> = sends
+        .iter()
+        .filter_map(|&i| match &ops[i] {
+            WriteOp::Send { message, .. } => Some(MessageRecord::from(message)),
+            WriteOp::Ack { .. } => None,
+        })
+        .collect();
+    insert_messages(conn, &new_messages)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.
@@ -183,7 +194,6 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     }
 
     // Allocate sequences and build the rows.
-    let mut new_messages: Vec<MessageRecord> = Vec::new();
     let mut events: Vec<EventRecord> = Vec::new();
     let ts = Ts::new(now);
     for &i in &sends {
@@ -194,7 +204,6 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
         else {
             continue;
         };
-        new_messages.push(MessageRecord::from(message));
         let mut deliveries = Vec::new();
         let mut seen = HashSet::new();
         for user in std::iter::once(&message.sender_id).chain(recipients.iter()) {
@@ -263,7 +272,7 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
         }
     }
 
-    insert_all(conn, &new_messages, &events)?;
+    insert_events(conn, &events)?;
     cursors::store(conn, &cursors)?;
 
     for (i, op) in ops.iter().enumerate() {
@@ -293,10 +302,11 @@ fn event_record(
         device_id: device.into(),
         seq: to_i64(seq),
         kind: kind.code(),
-        message_id: Id(message),
+        message_id: Some(Id(message)),
         actor_user_id: actor.map(|(u, _)| u.into()),
         actor_device_id: actor.map(|(_, d)| d.into()),
         created_at,
+        payload: None,
     }
 }
 
@@ -411,7 +421,7 @@ fn resolve_in_batch_duplicates(ops: &[WriteOp], outcomes: &mut [Option<Outcome>]
 fn sender_copy_seq(conn: &mut DbConn, m: &MessageRow) -> StoreResult<u64> {
     let seq = device_events::table
         .filter(device_events::device_id.eq(Id::from(m.sender_device_id)))
-        .filter(device_events::message_id.eq(Id(m.id)))
+        .filter(device_events::message_id.eq(Some(Id(m.id))))
         .filter(device_events::kind.eq(EventKind::Message.code()))
         .select(device_events::seq)
         .first::<i64>(&mut conn.0)
@@ -537,28 +547,36 @@ fn newly_delivered(
     Ok(out)
 }
 
-fn insert_all(
-    conn: &mut DbConn,
-    new_messages: &[MessageRecord],
-    events: &[EventRecord],
-) -> StoreResult<()> {
+fn insert_messages(conn: &mut DbConn, rows: &[MessageRecord]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     match &mut conn.0 {
         AnyConnection::Postgresql(c) => {
-            if !new_messages.is_empty() {
-                pg::InsertMessages::new(new_messages).execute(c).db()?;
-            }
-            if !events.is_empty() {
-                pg::InsertEvents::new(events).execute(c).db()?;
-            }
+            pg::InsertMessages::new(rows).execute(c).db()?;
         }
         AnyConnection::Sqlite(c) => {
-            for chunk in new_messages.chunks(INSERT_CHUNK) {
+            for chunk in rows.chunks(INSERT_CHUNK) {
                 diesel::insert_into(messages::table)
                     .values(chunk)
                     .execute(c)
                     .db()?;
             }
-            for chunk in events.chunks(INSERT_CHUNK) {
+        }
+    }
+    Ok(())
+}
+
+fn insert_events(conn: &mut DbConn, rows: &[EventRecord]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match &mut conn.0 {
+        AnyConnection::Postgresql(c) => {
+            pg::InsertEvents::new(rows).execute(c).db()?;
+        }
+        AnyConnection::Sqlite(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
                 diesel::insert_into(device_events::table)
                     .values(chunk)
                     .execute(c)

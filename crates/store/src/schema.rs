@@ -95,10 +95,11 @@ diesel::table! {
         device_id -> DbUuid,
         seq -> BigInt,
         kind -> SmallInt,
-        message_id -> DbUuid,
+        message_id -> Nullable<DbUuid>,
         actor_user_id -> Nullable<DbUuid>,
         actor_device_id -> Nullable<DbUuid>,
         created_at -> DbTimestamp,
+        payload -> Nullable<Text>,
     }
 }
 

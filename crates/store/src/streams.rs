@@ -150,10 +150,11 @@ pub(crate) struct EventRecord {
     pub device_id: Id,
     pub seq: i64,
     pub kind: i16,
-    pub message_id: Id,
+    pub message_id: Option<Id>,
     pub actor_user_id: Option<Id>,
     pub actor_device_id: Option<Id>,
     pub created_at: Ts,
+    pub payload: Option<String>,
 }
 
 impl StreamEvent {

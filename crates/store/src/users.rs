@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::UserId;
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::users;
+use crate::schema::{device_events, devices, messages, users};
 use crate::sql_types::{Id, Ts};
 
 /// One account as stored.
@@ -157,10 +157,39 @@ pub fn set_password_hash(
     Ok(n > 0)
 }
 
-/// Deletes the account; its devices and refresh tokens go with it (FK
-/// cascades). `false` if there was no such user.
+/// Deletes the account; its devices, refresh tokens, streams and messages
+/// go with it (FK cascades), and so do the stream events of its devices and
+/// of the messages it sent or received directly (removed here: `device_events` has no foreign
+/// keys). `false` if there was no such user. Call inside a transaction.
 pub fn delete(conn: &mut DbConn, id: UserId) -> StoreResult<bool> {
-    let n = diesel::delete(users::table.filter(users::id.eq(Id::from(id))))
+    let user = Id::from(id);
+    diesel::delete(
+        device_events::table.filter(
+            device_events::device_id.eq_any(
+                devices::table
+                    .filter(devices::user_id.eq(user))
+                    .select(devices::id),
+            ),
+        ),
+    )
+    .execute(&mut conn.0)
+    .db()?;
+    diesel::delete(
+        device_events::table.filter(
+            device_events::message_id.eq_any(
+                messages::table
+                    .filter(
+                        messages::sender_id
+                            .eq(user)
+                            .or(messages::recipient_id.eq(Some(user))),
+                    )
+                    .select(messages::id.nullable()),
+            ),
+        ),
+    )
+    .execute(&mut conn.0)
+    .db()?;
+    let n = diesel::delete(users::table.filter(users::id.eq(user)))
         .execute(&mut conn.0)
         .db()?;
     Ok(n > 0)

@@ -120,10 +120,11 @@ pub(crate) struct InsertEvents {
     device_id: Vec<Uuid>,
     seq: Vec<i64>,
     kind: Vec<i16>,
-    message_id: Vec<Uuid>,
+    message_id: Vec<Option<Uuid>>,
     actor_user_id: Vec<Option<Uuid>>,
     actor_device_id: Vec<Option<Uuid>>,
     created_at: Vec<chrono::DateTime<chrono::Utc>>,
+    payload: Vec<Option<String>>,
 }
 
 impl InsertEvents {
@@ -133,10 +134,11 @@ impl InsertEvents {
             s.device_id.push(r.device_id.0);
             s.seq.push(r.seq);
             s.kind.push(r.kind);
-            s.message_id.push(r.message_id.0);
+            s.message_id.push(r.message_id.map(|i| i.0));
             s.actor_user_id.push(r.actor_user_id.map(|i| i.0));
             s.actor_device_id.push(r.actor_device_id.map(|i| i.0));
             s.created_at.push(r.created_at.get());
+            s.payload.push(r.payload.clone());
         }
         s
     }
@@ -146,7 +148,7 @@ impl QueryFragment<Pg> for InsertEvents {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO device_events (device_id, seq, kind, message_id, actor_user_id, \
-             actor_device_id, created_at) SELECT * FROM unnest(",
+             actor_device_id, created_at, payload) SELECT * FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.device_id)?;
         out.push_sql(", ");
@@ -154,13 +156,15 @@ impl QueryFragment<Pg> for InsertEvents {
         out.push_sql(", ");
         out.push_bind_param::<Array<SmallInt>, _>(&self.kind)?;
         out.push_sql(", ");
-        out.push_bind_param::<Array<SqlUuid>, _>(&self.message_id)?;
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.message_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.actor_user_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.actor_device_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Timestamptz>, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.payload)?;
         out.push_sql(")");
         Ok(())
     }

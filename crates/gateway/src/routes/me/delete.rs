@@ -37,7 +37,7 @@ pub async fn delete(
     confirm_password(&state, caller, offered).await?;
     state
         .store
-        .run(move |conn| users::delete(conn, caller.user_id))
+        .transaction(move |conn| users::delete(conn, caller.user_id))
         .await?;
     revoke_sessions(&state.fanout, caller.user_id, &[], "account deleted").await;
     tracing::info!(user_id = %caller.user_id, "account deleted");
