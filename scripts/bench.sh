@@ -15,6 +15,7 @@
 # Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
 # ("1000 2000 5000"), BENCH_DURATION (20), BENCH_WARMUP (2), BENCH_USERS
 # (100), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
+# BENCH_PG_NODES (2: gateway nodes on Postgres + Redis),
 # BENCH_PG_URL, BENCH_REDIS_URL, BENCH_PORT (first port).
 set -euo pipefail
 
@@ -26,6 +27,7 @@ DURATION=${BENCH_DURATION:-20}
 WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-100}
 IDLE=${BENCH_IDLE:-2000}
+PG_NODES=${BENCH_PG_NODES:-2}
 HANDSHAKES=${BENCH_HANDSHAKES:-2000}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
@@ -190,9 +192,12 @@ launch_sqlite() {
 }
 
 launch_postgres() {
-    start_gateway pg1 "$((PORT + 1))" "${PG_ENV[@]}"
-    start_gateway pg2 "$((PORT + 2))" "${PG_ENV[@]}"
-    URLS="http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))"
+    local urls=() i
+    for i in $(seq 1 "$PG_NODES"); do
+        start_gateway "pg$i" "$((PORT + i))" "${PG_ENV[@]}"
+        urls+=("http://127.0.0.1:$((PORT + i))")
+    done
+    URLS=$(IFS=,; echo "${urls[*]}")
 }
 
 if [ "${BENCH_BUILD:-1}" = 1 ]; then

@@ -75,8 +75,8 @@ impl Default for WsSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RoutingSettings {
-    /// Writer tasks applying batches concurrently; 0 = 1 on SQLite (one
-    /// writer at a time anyway), 2 on Postgres.
+    /// Writer tasks applying batches concurrently; 0 = 1 (the default on
+    /// both backends).
     pub writers: usize,
     /// Most operations (sends and acks) in one transaction.
     pub max_batch: usize,

@@ -198,10 +198,13 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
     };
     let hub = Hub::start(fanout.clone(), deliveries, settings.ws.outbound_queue);
     let routing = &settings.routing;
-    let writers = match (routing.writers, store.backend()) {
-        (0, Backend::Sqlite) => 1,
-        (0, Backend::Postgres) => 2,
-        (n, _) => n,
+    // One writer per node by default on both backends: on SQLite there is
+    // one writer at a time anyway; on Postgres concurrent batches lock
+    // overlapping device streams and wait for each other, so a second
+    // writer adds waiting, not throughput (docs/benchmarks.md).
+    let writers = match routing.writers {
+        0 => 1,
+        n => n,
     };
     let router = Router::start(
         store.clone(),
