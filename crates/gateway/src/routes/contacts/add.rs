@@ -76,7 +76,9 @@ pub async fn add(
             let relation = social::relation(conn, them, me)?;
             // Already a contact: say so before anything else, so that a
             // block made since then is not revealed by a 404 here.
-            if !relation.b_has_a_as_contact {
+            let created = if relation.b_has_a_as_contact {
+                false
+            } else {
                 if relation.a_blocked_b {
                     return Ok(Outcome::Missing);
                 }
@@ -85,14 +87,15 @@ pub async fn add(
                 {
                     return Ok(Outcome::Missing);
                 }
-                social::add_contact(conn, me, them, now)?;
-            }
+                // `false` when a concurrent request added it first.
+                social::add_contact(conn, me, them, now)?
+            };
             let entry = social::contact(conn, me, them)?
                 .ok_or_else(|| passerelle_store::StoreError::Internal("contact vanished".into()))?;
-            Ok(if relation.b_has_a_as_contact {
-                Outcome::Already(entry)
-            } else {
+            Ok(if created {
                 Outcome::Added(entry)
+            } else {
+                Outcome::Already(entry)
             })
         })
         .await?;
