@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// The server's own signing key, read from its data directory.
-fn server_key_pem(s: &TestServer) -> String {
+pub(crate) fn server_key_pem(s: &TestServer) -> String {
     let dir = s.data_dir().join("keys");
     let mut pems: Vec<_> = std::fs::read_dir(&dir)
         .expect("keys dir")
@@ -27,7 +27,7 @@ fn server_key_pem(s: &TestServer) -> String {
     std::fs::read_to_string(pems.last().expect("a key")).expect("read key")
 }
 
-async fn active_kid(s: &TestServer) -> String {
+pub(crate) async fn active_kid(s: &TestServer) -> String {
     let jwks = json(
         s.http()
             .get(s.url("/.well-known/jwks.json"))
@@ -39,11 +39,11 @@ async fn active_kid(s: &TestServer) -> String {
     jwks["keys"][0]["kid"].as_str().expect("kid").to_owned()
 }
 
-fn claims(d: &Device, exp: i64, aud: &str) -> Value {
+pub(crate) fn claims(d: &Device, exp: i64, aud: &str) -> Value {
     json!({"sub": d.user_id, "did": d.device_id, "iat": now() - 10, "exp": exp, "iss": "passerelle", "aud": aud, "jti": uuid::Uuid::new_v4()})
 }
 
-fn sign_ed(pem: &str, kid: &str, claims: &Value) -> String {
+pub(crate) fn sign_ed(pem: &str, kid: &str, claims: &Value) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid.to_owned());
     encode(
@@ -334,4 +334,39 @@ async fn hs256_mode_works_and_publishes_no_key() {
         .output()
         .unwrap();
     assert!(!weak.status.success());
+}
+
+/// Tokens that speak for `d` but must be refused: expired (signed with the
+/// server's own key), another key, a tampered payload, garbage. For other
+/// modules' attacker-side tests.
+pub(crate) async fn unusable_tokens(s: &TestServer, d: &Device) -> Vec<(&'static str, String)> {
+    let pem = server_key_pem(s);
+    let kid = active_kid(s).await;
+    let good = sign_ed(&pem, &kid, &claims(d, now() + 300, "passerelle"));
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut other = claims(d, now() + 300, "passerelle");
+    other["sub"] = json!(uuid::Uuid::new_v4());
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        B64.encode(other.to_string()),
+        parts[2]
+    );
+    let other_pem = std::process::Command::new(BIN)
+        .args(["keys", "generate"])
+        .output()
+        .expect("keys generate");
+    let other_pem = String::from_utf8(other_pem.stdout).expect("pem");
+    vec![
+        (
+            "expired",
+            sign_ed(&pem, &kid, &claims(d, now() - 120, "passerelle")),
+        ),
+        (
+            "other key",
+            sign_ed(&other_pem, &kid, &claims(d, now() + 300, "passerelle")),
+        ),
+        ("tampered", tampered),
+        ("garbage", "not.a.jwt".to_owned()),
+    ]
 }

@@ -228,3 +228,104 @@ pub async fn metric(s: &TestServer, prefix: &str) -> f64 {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0)
 }
+
+// ---- social: contacts, blocks, profiles ----
+
+/// `POST /v1/contacts` with `body`.
+pub async fn add_contact(s: &TestServer, d: &Device, body: Value) -> Response {
+    authed(s, reqwest::Method::POST, "/v1/contacts", &d.access)
+        .json(&body)
+        .send()
+        .await
+        .expect("add contact")
+}
+
+/// `GET /v1/contacts` or `GET /v1/blocks` (`list`), with a query string.
+pub async fn list_page(s: &TestServer, d: &Device, list: &str, query: &str) -> Response {
+    authed(
+        s,
+        reqwest::Method::GET,
+        &format!("/v1/{list}{query}"),
+        &d.access,
+    )
+    .send()
+    .await
+    .expect("list")
+}
+
+/// Every entry of a list (`contacts` or `blocks`), following the cursors
+/// with pages of `limit`; also returns the number of pages.
+pub async fn list_all(s: &TestServer, d: &Device, list: &str, limit: u32) -> (Vec<Value>, usize) {
+    let mut all = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("?limit={limit}&cursor={c}"),
+            None => format!("?limit={limit}"),
+        };
+        let resp = list_page(s, d, list, &query).await;
+        assert_eq!(resp.status(), StatusCode::OK, "{list}{query}");
+        let body = json(resp).await;
+        let items = body[list].as_array().expect("entries").clone();
+        assert!(items.len() <= limit as usize);
+        pages += 1;
+        all.extend(items);
+        match body["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => {
+                assert!(body["nextCursor"].is_null(), "{body}");
+                return (all, pages);
+            }
+        }
+    }
+}
+
+/// The user ids of a whole list.
+pub async fn list_ids(s: &TestServer, d: &Device, list: &str) -> Vec<String> {
+    list_all(s, d, list, 100)
+        .await
+        .0
+        .iter()
+        .map(|e| e["userId"].as_str().expect("userId").to_owned())
+        .collect()
+}
+
+/// `PUT /v1/blocks/{user}` (or `DELETE` with `block = false`).
+pub async fn set_block(s: &TestServer, d: &Device, user: &str, block: bool) -> Response {
+    let method = if block {
+        reqwest::Method::PUT
+    } else {
+        reqwest::Method::DELETE
+    };
+    authed(s, method, &format!("/v1/blocks/{user}"), &d.access)
+        .send()
+        .await
+        .expect("block")
+}
+
+/// `GET /v1/users/{username}`, signed in with `token` or anonymous.
+pub async fn lookup(s: &TestServer, token: Option<&str>, username: &str) -> Response {
+    let mut req = s.http().get(s.url(&format!("/v1/users/{username}")));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("lookup")
+}
+
+/// `PATCH /v1/me` with `body`.
+pub async fn patch_me(s: &TestServer, d: &Device, body: Value) -> Response {
+    authed(s, reqwest::Method::PATCH, "/v1/me", &d.access)
+        .json(&body)
+        .send()
+        .await
+        .expect("patch me")
+}
+
+/// The whole body of a 404 (`not_found`), for comparing refusals.
+pub async fn not_found_body(resp: Response) -> Value {
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let body = json(resp).await;
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    body
+}

@@ -1,9 +1,11 @@
 //! Bodies of the `/v1/me` endpoints.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+use crate::social::{MessagePolicy, ProfileVisibility};
 
 /// The caller's account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -15,14 +17,62 @@ pub struct Me {
     pub created_at: DateTime<Utc>,
     /// False for accounts created from an external identity provider's token.
     pub has_password: bool,
+    /// Blob-store reference of the avatar image.
+    pub avatar_blob_id: Option<String>,
+    pub message_policy: MessagePolicy,
+    pub profile_visibility: ProfileVisibility,
 }
 
-/// Change the display name; `null` clears it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// Change profile fields and privacy settings. A field left out stays as it
+/// is; `null` clears `displayName` or `avatarBlobId` (the two settings
+/// cannot be `null`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateMeRequest {
     /// 1 to 64 characters, trimmed; `null` removes the display name.
-    pub display_name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// A blob-store reference: 1 to 128 of `A-Z a-z 0-9 _ -`; `null` removes
+    /// the avatar.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub avatar_blob_id: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub message_policy: Option<MessagePolicy>,
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub profile_visibility: Option<ProfileVisibility>,
+}
+
+/// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a
+/// value (an absent field is `None` through `#[serde(default)]`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A field that may be absent but, when present, is not `null`.
+fn not_null<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// Change the password. Other devices are revoked unless

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     InvalidJson,
     /// 400: a path parameter is malformed (e.g. not a UUID).
     InvalidPath,
+    /// 400: the query string is malformed (unknown parameter, wrong type, a
+    /// cursor this API did not issue).
+    InvalidQuery,
     /// 422: the JSON is well-formed but a value breaks a rule.
     ValidationFailed,
     /// 400: `GET /v1/ws` without `passerelle.v1` among the offered
@@ -71,6 +74,7 @@ impl ErrorCode {
         match self {
             Self::InvalidJson => "invalid_json",
             Self::InvalidPath => "invalid_path",
+            Self::InvalidQuery => "invalid_query",
             Self::ValidationFailed => "validation_failed",
             Self::SubprotocolRequired => "subprotocol_required",
             Self::WebsocketRequired => "websocket_required",

@@ -1,6 +1,7 @@
-//! Passerelle's domain vocabulary: identifiers and validated values that every
-//! other crate shares. No IO lives here, so these types can be used by the
-//! store, the auth layer, the gateway and the clients alike.
+//! Passerelle's domain vocabulary: identifiers, validated values and the
+//! privacy rules (who may see a profile) that every other crate shares. No
+//! IO lives here, so these types can be used by the store, the auth layer,
+//! the gateway and the clients alike.
 //!
 //! A value of one of these types has already been checked: code that receives
 //! a [`Username`] never re-validates it. Constructors return [`DomainError`],
@@ -9,8 +10,12 @@
 
 mod error;
 mod ids;
+mod social;
 mod text;
 
 pub use error::DomainError;
 pub use ids::{DeviceId, UserId};
+pub use social::{
+    AvatarBlobId, MessagePolicy, ProfileVisibility, Relation, Viewer, profile_visible,
+};
 pub use text::{DeviceName, DisplayName, Password, Platform, Username};

@@ -1,5 +1,6 @@
-//! Who is calling: the [`Caller`] extractor and [`authenticate`], shared by
-//! REST handlers and (later) the WebSocket handshake.
+//! Who is calling: the [`Caller`] extractor (and [`MaybeCaller`] for the
+//! few routes open to anonymous callers) and [`authenticate`], shared by
+//! REST handlers and the WebSocket handshake.
 //!
 //! A token is accepted when it was issued by this gateway (signature, expiry,
 //! audience, and its device still active in the database, so a revoked
@@ -83,5 +84,26 @@ impl FromRequest for Caller {
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             authenticate(&state, &token?).await
         })
+    }
+}
+
+/// The caller of a route where a token is optional (public profiles). No
+/// `Authorization` header: anonymous. A header that is present must hold a
+/// valid token (401 otherwise): a client whose token has expired is told so
+/// rather than silently served the anonymous view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeCaller(pub Option<Caller>);
+
+impl FromRequest for MaybeCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if req.headers().contains_key(AUTHORIZATION) {
+            let caller = Caller::from_request(req, payload);
+            Box::pin(async move { caller.await.map(|c| MaybeCaller(Some(c))) })
+        } else {
+            Box::pin(async { Ok(MaybeCaller(None)) })
+        }
     }
 }

@@ -201,6 +201,10 @@ pub struct LimitSettings {
     /// Password confirmations (password change, account deletion) per
     /// account per login window (0 disables).
     pub password_checks_per_user: u32,
+    /// Profile lookups (`GET /v1/users/{username}`, `POST /v1/contacts`)
+    /// per caller per minute: per account when signed in, else per client
+    /// address (0 disables).
+    pub lookup_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +279,7 @@ impl Default for LimitSettings {
             register_per_address: 20,
             register_window_secs: 3600,
             password_checks_per_user: 10,
+            lookup_per_minute: 60,
         }
     }
 }

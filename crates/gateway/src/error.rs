@@ -6,11 +6,12 @@
 //! `{"error": {"code", "message"}}`. Causes of 500 and 503 are logged here,
 //! never sent. Errors of the other crates convert with `From`, and actix's own
 //! extractor errors (bad JSON, wrong content type, oversized body, bad path
-//! parameter) are routed here by [`json_config`] and [`path_config`].
+//! parameter, bad query string) are routed here by [`json_config`],
+//! [`path_config`] and [`query_config`].
 
 use std::time::Duration;
 
-use actix_web::error::{JsonPayloadError, PathError};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -25,6 +26,8 @@ pub enum ApiError {
     InvalidJson(String),
     #[error("{0}")]
     InvalidPath(String),
+    #[error("{0}")]
+    InvalidQuery(String),
     #[error("{0}")]
     Validation(String),
     #[error("offer the subprotocol passerelle.v1 in Sec-WebSocket-Protocol")]
@@ -66,6 +69,7 @@ impl ApiError {
         match self {
             Self::InvalidJson(_) => ErrorCode::InvalidJson,
             Self::InvalidPath(_) => ErrorCode::InvalidPath,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
             Self::Validation(_) => ErrorCode::ValidationFailed,
             Self::SubprotocolRequired => ErrorCode::SubprotocolRequired,
             Self::WebsocketRequired(_) => ErrorCode::WebsocketRequired,
@@ -91,6 +95,7 @@ impl ResponseError for ApiError {
         match self {
             Self::InvalidJson(_)
             | Self::InvalidPath(_)
+            | Self::InvalidQuery(_)
             | Self::SubprotocolRequired
             | Self::WebsocketRequired(_) => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -200,6 +205,16 @@ pub fn path_config() -> web::PathConfig {
             _ => "invalid path parameter".to_owned(),
         };
         ApiError::InvalidPath(message).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req: &HttpRequest| {
+        let message = match err {
+            QueryPayloadError::Deserialize(e) => format!("invalid query string: {e}"),
+            _ => "invalid query string".to_owned(),
+        };
+        ApiError::InvalidQuery(message).into()
     })
 }
 

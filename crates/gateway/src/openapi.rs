@@ -18,7 +18,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Passerelle",
-        description = "A blind router for end-to-end encrypted messaging: accounts, devices and message metadata. The gateway never sees message content or keys.",
+        description = "A blind router for end-to-end encrypted messaging: accounts, devices, contacts and message metadata. The gateway never sees message content or keys.",
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only"),
     ),
     paths(
@@ -33,6 +33,13 @@ use crate::routes;
         routes::me::update::update,
         routes::me::password::change,
         routes::me::delete::delete,
+        routes::contacts::list::list,
+        routes::contacts::add::add,
+        routes::contacts::remove::remove,
+        routes::blocks::list::list,
+        routes::blocks::block::block,
+        routes::blocks::unblock::unblock,
+        routes::users::show::show,
         routes::jwks::jwks,
         routes::health::healthz,
         routes::health::readyz,
@@ -44,7 +51,8 @@ use crate::routes;
     tags(
         (name = "auth", description = "Registration, login, token rotation"),
         (name = "devices", description = "The caller's devices"),
-        (name = "account", description = "The caller's account"),
+        (name = "account", description = "The caller's account, profile and privacy settings"),
+        (name = "social", description = "Contacts, blocks and public profiles"),
         (name = "realtime", description = "The WebSocket session (frames: openapi/asyncapi.yaml)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{Settings, TokenAlgorithm};
-use crate::error::{json_config, not_found, path_config};
+use crate::error::{json_config, not_found, path_config, query_config};
 use crate::openapi::ApiDoc;
 use crate::routing::hub::Hub;
 use crate::routing::sweeper;
@@ -62,6 +62,7 @@ impl Application {
                 .app_data(metrics.clone())
                 .app_data(json_config(max_body))
                 .app_data(path_config())
+                .app_data(query_config())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)

@@ -9,8 +9,10 @@ use diesel::sql_types::Text;
 
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::{device_events, device_streams, devices, messages, refresh_tokens, users};
-use crate::sql_types::Id;
+use crate::schema::{
+    blocks, contacts, device_events, device_streams, devices, messages, refresh_tokens, users,
+};
+use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
 use crate::{devices as device_queries, refresh_tokens as token_queries, users as user_queries};
 
@@ -78,6 +80,16 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(device_events::all_columns)
         .limit(0)
         .load::<EventRecord>(c)
+        .db()?;
+    contacts::table
+        .select(contacts::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Ts)>(c)
+        .db()?;
+    blocks::table
+        .select(blocks::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Ts)>(c)
         .db()?;
     Ok(())
 }

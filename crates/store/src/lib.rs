@@ -1,13 +1,14 @@
 //! Passerelle's persistence layer: accounts (users, devices, refresh
-//! tokens), message metadata and every device's durable event stream, in
+//! tokens), the social graph (contacts, blocks, profiles and privacy
+//! settings), message metadata and every device's durable event stream, in
 //! PostgreSQL or SQLite through one diesel code path.
 //!
 //! Owns the schema, the embedded migrations and every query. Diesel stays
 //! inside: callers get a [`Store`] (pool + backend), run closures on an
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
-//! [`devices`], [`refresh_tokens`], [`streams`] and [`batch`]. No message content or key material
-//! is ever stored here.
+//! [`devices`], [`refresh_tokens`], [`social`], [`streams`] and [`batch`].
+//! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod checkpoint;
@@ -25,12 +26,13 @@ pub mod admin;
 pub mod batch;
 pub mod devices;
 pub mod refresh_tokens;
+pub mod social;
 pub mod streams;
 pub mod users;
 
 pub use conn::DbConn;
 pub use error::{StoreError, StoreResult};
-pub use passerelle_domain::{DeviceId, UserId};
+pub use passerelle_domain::{DeviceId, Relation, UserId};
 pub use store::{PoolOptions, Store};
 
 use chrono::{DateTime, SubsecRound, Utc};

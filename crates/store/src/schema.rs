@@ -16,6 +16,9 @@ diesel::table! {
         external_subject -> Nullable<Text>,
         created_at -> DbTimestamp,
         updated_at -> DbTimestamp,
+        avatar_blob_id -> Nullable<Text>,
+        message_policy -> Text,
+        profile_visibility -> Text,
     }
 }
 
@@ -104,11 +107,41 @@ diesel::table! {
 }
 
 diesel::joinable!(device_events -> messages (message_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    contacts (owner_id, contact_id) {
+        owner_id -> DbUuid,
+        contact_id -> DbUuid,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> DbUuid,
+        blocked_id -> DbUuid,
+        created_at -> DbTimestamp,
+    }
+}
+
+// Both tables point at `users` twice; the listing queries join on the
+// "other" side (`contact_id`, `blocked_id`) explicitly.
+diesel::joinable!(contacts -> users (contact_id));
+diesel::joinable!(blocks -> users (blocked_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     devices,
     refresh_tokens,
     device_streams,
     messages,
-    device_events
+    device_events,
+    contacts,
+    blocks
 );

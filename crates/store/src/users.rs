@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use passerelle_domain::{MessagePolicy, ProfileVisibility};
+
 use crate::UserId;
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
@@ -22,9 +24,14 @@ pub struct UserRow {
     pub external_subject: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Opaque blob-store reference of the avatar image.
+    pub avatar_blob_id: Option<String>,
+    pub message_policy: MessagePolicy,
+    pub profile_visibility: ProfileVisibility,
 }
 
-/// A new account. `now` becomes both `created_at` and `updated_at`.
+/// A new account, with no avatar and the default privacy settings. `now`
+/// becomes both `created_at` and `updated_at`.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
     pub id: UserId,
@@ -47,6 +54,9 @@ pub(crate) struct Record {
     external_subject: Option<String>,
     created_at: Ts,
     updated_at: Ts,
+    avatar_blob_id: Option<String>,
+    message_policy: String,
+    profile_visibility: String,
 }
 
 impl From<Record> for UserRow {
@@ -60,6 +70,9 @@ impl From<Record> for UserRow {
             external_subject: r.external_subject,
             created_at: r.created_at.get(),
             updated_at: r.updated_at.get(),
+            avatar_blob_id: r.avatar_blob_id,
+            message_policy: MessagePolicy::from_stored(&r.message_policy),
+            profile_visibility: ProfileVisibility::from_stored(&r.profile_visibility),
         }
     }
 }

@@ -8,11 +8,15 @@ use actix_web::web;
 use crate::error::method_not_allowed;
 
 pub mod auth;
+pub mod blocks;
+pub mod contacts;
 pub mod devices;
 pub mod health;
 pub mod jwks;
 pub mod me;
 pub mod metrics;
+pub mod pagination;
+pub mod users;
 
 /// A resource whose unsupported methods get a JSON 405.
 fn resource(path: &str) -> actix_web::Resource {
@@ -41,5 +45,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(me::delete::delete)),
         )
         .service(resource("/v1/me/password").route(web::post().to(me::password::change)))
+        .service(
+            resource("/v1/contacts")
+                .route(web::get().to(contacts::list::list))
+                .route(web::post().to(contacts::add::add)),
+        )
+        .service(
+            resource("/v1/contacts/{user_id}").route(web::delete().to(contacts::remove::remove)),
+        )
+        .service(resource("/v1/blocks").route(web::get().to(blocks::list::list)))
+        .service(
+            resource("/v1/blocks/{user_id}")
+                .route(web::put().to(blocks::block::block))
+                .route(web::delete().to(blocks::unblock::unblock)),
+        )
+        .service(resource("/v1/users/{username}").route(web::get().to(users::show::show)))
         .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
 }

@@ -1,4 +1,5 @@
-//! `/v1/me`: the caller's account.
+//! `/v1/me`: the caller's account, its profile fields (display name,
+//! avatar) and privacy settings.
 
 mod confirm;
 pub mod delete;
@@ -6,7 +7,8 @@ pub mod password;
 pub mod show;
 pub mod update;
 
-use passerelle_api_types::Me;
+use passerelle_api_types::{Me, MessagePolicy, ProfileVisibility};
+use passerelle_domain as domain;
 use passerelle_store::users::UserRow;
 
 pub(crate) fn to_api(row: UserRow) -> Me {
@@ -16,5 +18,15 @@ pub(crate) fn to_api(row: UserRow) -> Me {
         username: row.username,
         display_name: row.display_name,
         created_at: row.created_at,
+        avatar_blob_id: row.avatar_blob_id,
+        message_policy: match row.message_policy {
+            domain::MessagePolicy::Everyone => MessagePolicy::Everyone,
+            domain::MessagePolicy::Contacts => MessagePolicy::Contacts,
+        },
+        profile_visibility: match row.profile_visibility {
+            domain::ProfileVisibility::Everyone => ProfileVisibility::Everyone,
+            domain::ProfileVisibility::Contacts => ProfileVisibility::Contacts,
+            domain::ProfileVisibility::Nobody => ProfileVisibility::Nobody,
+        },
     }
 }

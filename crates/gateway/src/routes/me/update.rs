@@ -1,22 +1,25 @@
-//! `PATCH /v1/me`: change the display name.
+//! `PATCH /v1/me`: change the display name, the avatar and the privacy
+//! settings.
 
 use actix_web::{HttpResponse, web};
-use passerelle_api_types::{ErrorBody, Me, UpdateMeRequest};
-use passerelle_domain::DisplayName;
-use passerelle_store::users;
+use passerelle_api_types::{ErrorBody, Me, MessagePolicy, ProfileVisibility, UpdateMeRequest};
+use passerelle_domain::{self as domain, AvatarBlobId, DisplayName};
+use passerelle_store::social::{self, ProfileChange};
 
 use crate::authn::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Set or clear (`null`) the display name.
+/// Change any of `displayName`, `avatarBlobId` (`null` clears either),
+/// `messagePolicy` and `profileVisibility`; fields left out stay as they
+/// are. All values are checked before anything is written.
 #[utoipa::path(
     patch, path = "/v1/me", tag = "account",
     security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses(
         (status = 200, description = "The updated account", body = Me),
-        (status = 422, description = "Invalid display name (`validation_failed`)", body = ErrorBody),
+        (status = 422, description = "Invalid display name or avatar reference (`validation_failed`)", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -24,16 +27,40 @@ pub async fn update(
     caller: Caller,
     body: web::Json<UpdateMeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let name = body
-        .display_name
-        .as_deref()
-        .map(DisplayName::parse)
-        .transpose()?
-        .map(DisplayName::into_string);
+    let body = body.into_inner();
+    let change = ProfileChange {
+        display_name: body
+            .display_name
+            .map(|v| {
+                v.as_deref()
+                    .map(DisplayName::parse)
+                    .transpose()
+                    .map(|n| n.map(DisplayName::into_string))
+            })
+            .transpose()?,
+        avatar_blob_id: body
+            .avatar_blob_id
+            .map(|v| {
+                v.as_deref()
+                    .map(AvatarBlobId::parse)
+                    .transpose()
+                    .map(|a| a.map(AvatarBlobId::into_string))
+            })
+            .transpose()?,
+        message_policy: body.message_policy.map(|p| match p {
+            MessagePolicy::Everyone => domain::MessagePolicy::Everyone,
+            MessagePolicy::Contacts => domain::MessagePolicy::Contacts,
+        }),
+        profile_visibility: body.profile_visibility.map(|v| match v {
+            ProfileVisibility::Everyone => domain::ProfileVisibility::Everyone,
+            ProfileVisibility::Contacts => domain::ProfileVisibility::Contacts,
+            ProfileVisibility::Nobody => domain::ProfileVisibility::Nobody,
+        }),
+    };
     let now = passerelle_store::now();
     let row = state
         .store
-        .run(move |conn| users::set_display_name(conn, caller.user_id, name.as_deref(), now))
+        .run(move |conn| social::update_profile(conn, caller.user_id, &change, now))
         .await?
         .ok_or(ApiError::Unauthorized("account deleted"))?;
     Ok(HttpResponse::Ok().json(super::to_api(row)))

@@ -1,0 +1,9 @@
+DROP TABLE blocks;
+DROP TABLE contacts;
+ALTER TABLE users
+    DROP CONSTRAINT users_profile_visibility_check,
+    DROP CONSTRAINT users_message_policy_check,
+    DROP CONSTRAINT users_avatar_blob_id_len,
+    DROP COLUMN profile_visibility,
+    DROP COLUMN message_policy,
+    DROP COLUMN avatar_blob_id;
