@@ -122,7 +122,7 @@ where
         match call().await {
             Err(e)
                 if attempt < ATTEMPTS
-                    && (matches!(e.status(), Some(429 | 503))
+                    && (matches!(e.status(), Some(408 | 429 | 502 | 503 | 504))
                         || matches!(e, ClientError::Io(_))) =>
             {
                 tokio::time::sleep(pause).await;
