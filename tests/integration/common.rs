@@ -202,6 +202,7 @@ pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
     passerelle_client::ws::SendMessage {
         message_id: uuid::Uuid::new_v4(),
         recipient_id: Some(recipient.parse().expect("uuid")),
+        conversation_id: None,
         timestamp: chrono::Utc::now(),
         session_id: "signal-session-1".into(),
         message_type: passerelle_client::ws::MessageType::Text,

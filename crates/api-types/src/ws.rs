@@ -148,9 +148,15 @@ pub struct SendMessage {
     /// Chosen by the sender (a UUID); the idempotency key: resending the same
     /// id returns the same `sent` and delivers nothing twice.
     pub message_id: Uuid,
-    /// The user a direct message is for.
+    /// The user a direct message is for (the pair's direct conversation is
+    /// created on the first message). Exactly one of `recipientId` and
+    /// `conversationId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_id: Option<Uuid>,
+    /// The conversation (direct, group or link room) the message is for;
+    /// every member gets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
     /// The sender's clock when the message was composed.
     pub timestamp: DateTime<Utc>,
     /// The opaque end-to-end session id of the sender's encryption session
@@ -281,6 +287,10 @@ pub struct MessageEvent {
     pub server_id: Uuid,
     pub sender_id: Uuid,
     pub sender_device_id: Uuid,
+    /// The conversation it belongs to (for a direct message, the pair's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
+    /// Set on direct messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_id: Option<Uuid>,
     pub message_type: MessageType,

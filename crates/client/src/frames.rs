@@ -64,6 +64,7 @@ mod tests {
                     .parse()
                     .expect("uuid"),
             ),
+            conversation_id: None,
             timestamp: "2024-01-01T00:00:00Z".parse().expect("time"),
             session_id: "abc".into(),
             message_type: MessageType::Text,
@@ -96,6 +97,7 @@ mod tests {
                 .parse()
                 .expect("uuid"),
             recipient_id: None,
+            conversation_id: None,
             timestamp: "2024-01-01T00:00:00Z".parse().expect("time"),
             session_id: "s".into(),
             message_type: MessageType::GameInvite,

@@ -17,6 +17,9 @@ use crate::session::{ReaderContext, SessionStats, Shared, spawn_reader, spawn_wr
 use crate::setup::{self, SessionOptions};
 use crate::traffic::{self, Timing};
 
+/// Idle sessions opened before their readers start.
+const IDLE_CHUNK: usize = 1000;
+
 /// Time allowed for the server's RSS to settle after idle sessions open.
 const SETTLE: Duration = Duration::from_secs(2);
 /// Longest wait for the tasks to wind down after the run.
@@ -119,14 +122,22 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
         };
         facts.rss_before_idle = Some(procstat::sample(&targets));
         let started = Instant::now();
-        let (idle, hs) =
-            setup::sessions(&clients, &idle_pop.devices, &idle_opts, sessions.len()).await?;
-        facts.idle_connect_seconds = started.elapsed().as_secs_f64();
-        facts.idle_handshake = Some(hs);
-        for (s, dev) in idle.into_iter().zip(&idle_pop.devices) {
-            idle_tasks.push(spawn_reader(s.rx, dev.device_id, None, ctx.clone()));
-            idle_tx.push(s.tx);
+        // In chunks, each chunk's readers started before the next opens: a
+        // session nobody reads does not answer the server's pings, and
+        // opening tens of thousands can take longer than the heartbeat
+        // timeout.
+        let mut hist = crate::report::new_histogram();
+        for (k, chunk) in idle_pop.devices.chunks(IDLE_CHUNK).enumerate() {
+            let offset = sessions.len() + k * IDLE_CHUNK;
+            let (idle, hs) = setup::sessions(&clients, chunk, &idle_opts, offset).await?;
+            hist.add(&hs).map_err(|e| format!("histogram: {e}"))?;
+            for (s, dev) in idle.into_iter().zip(chunk) {
+                idle_tasks.push(spawn_reader(s.rx, dev.device_id, None, ctx.clone()));
+                idle_tx.push(s.tx);
+            }
         }
+        facts.idle_connect_seconds = started.elapsed().as_secs_f64();
+        facts.idle_handshake = Some(hist);
         tokio::time::sleep(SETTLE).await;
         facts.rss_after_idle = Some(procstat::sample(&targets));
     }

@@ -120,6 +120,7 @@ fn dispatch_one(
     let msg = SendMessage {
         message_id: message_id(intended, run_tag, i as u32),
         recipient_id: Some(recipient.user_id),
+        conversation_id: None,
         timestamp: Utc::now(),
         session_id: format!("lg-{intended}"),
         message_type: MessageType::Text,

@@ -32,6 +32,9 @@ use crate::{DeviceId, UserId};
 
 mod cursors;
 mod pg;
+mod route;
+
+use route::Route;
 
 /// One write of the routing core.
 #[derive(Debug, Clone)]
@@ -41,7 +44,11 @@ mod pg;
 )]
 pub enum WriteOp {
     /// Store `message` and put it in the stream of every active device of
-    /// each of `recipients` and of the sender.
+    /// the sender and of its recipients: a direct message has
+    /// `recipients = [user]` and no conversation (the pair's direct
+    /// conversation is found or created); a conversation message has its
+    /// `conversation_id` set and `recipients` empty (the members are read in
+    /// the batch). See [`route`] for blocks and replies.
     Send {
         message: MessageRow,
         recipients: Vec<UserId>,
@@ -81,6 +88,10 @@ pub enum Outcome {
     },
     /// A recipient does not exist.
     RecipientNotFound,
+    /// The conversation does not exist, or the sender is not a member.
+    ConversationNotFound,
+    /// `reply_to` names no message of the conversation the sender can see.
+    ReplyNotFound,
     /// The message id belongs to another sender's message.
     MessageIdTaken,
     /// The acknowledged cursor is now `acked_seq`; `receipts` are the
@@ -99,17 +110,37 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
     let sends = classify_sends(conn, ops, &mut outcomes)?;
 
+    // Where each new message goes: the stored row (with its conversation)
+    // and the users besides the sender who get it.
+    let mut routes = route::resolve(conn, ops, &sends, now)?;
+    let mut routed: Vec<(usize, MessageRow, Vec<UserId>)> = Vec::new();
+    for &i in &sends {
+        let WriteOp::Send { message, .. } = &ops[i] else {
+            continue;
+        };
+        match routes.remove(&i) {
+            Some(Route::Deliver {
+                conversation,
+                recipients,
+                withheld,
+            }) => {
+                let mut row = message.clone();
+                row.conversation_id = Some(conversation);
+                row.withheld = withheld;
+                routed.push((i, row, recipients));
+            }
+            Some(Route::BadReply) => outcomes[i] = Some(Outcome::ReplyNotFound),
+            Some(Route::NoConversation) | None => {
+                outcomes[i] = Some(Outcome::ConversationNotFound);
+            }
+        }
+    }
+
     // Active devices of everyone a new message goes to.
     let mut users_needed: HashSet<UserId> = HashSet::new();
-    for &i in &sends {
-        if let WriteOp::Send {
-            message,
-            recipients,
-        } = &ops[i]
-        {
-            users_needed.insert(message.sender_id);
-            users_needed.extend(recipients.iter().copied());
-        }
+    for (_, message, recipients) in &routed {
+        users_needed.insert(message.sender_id);
+        users_needed.extend(recipients.iter().copied());
     }
     let mut devices_of = active_devices(conn, &users_needed)?;
 
@@ -144,15 +175,9 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
 
     // Lock every touched stream, in device order, in one statement.
     let mut touched: HashSet<DeviceId> = ack_devices.clone();
-    for &i in &sends {
-        if let WriteOp::Send {
-            message,
-            recipients,
-        } = &ops[i]
-        {
-            for user in recipients.iter().chain(std::iter::once(&message.sender_id)) {
-                touched.extend(devices_of.get(user).into_iter().flatten().copied());
-            }
+    for (_, message, recipients) in &routed {
+        for user in recipients.iter().chain(std::iter::once(&message.sender_id)) {
+            touched.extend(devices_of.get(user).into_iter().flatten().copied());
         }
     }
     for (_, ms) in candidates.values() {
@@ -162,12 +187,9 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     }
     // The messages need no sequence: insert them before taking the locks,
     // so the locks are held only for the events, the cursors and the commit.
-    let new_messages: Vec<MessageRecord> = sends
+    let new_messages: Vec<MessageRecord> = routed
         .iter()
-        .filter_map(|&i| match &ops[i] {
-            WriteOp::Send { message, .. } => Some(MessageRecord::from(message)),
-            WriteOp::Ack { .. } => None,
-        })
+        .map(|(_, message, _)| MessageRecord::from(message))
         .collect();
     insert_messages(conn, &new_messages)?;
     let mut cursors = cursors::lock(conn, &touched)?;
@@ -196,14 +218,7 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     // Allocate sequences and build the rows.
     let mut events: Vec<EventRecord> = Vec::new();
     let ts = Ts::new(now);
-    for &i in &sends {
-        let WriteOp::Send {
-            message,
-            recipients,
-        } = &ops[i]
-        else {
-            continue;
-        };
+    for (i, message, recipients) in routed {
         let mut deliveries = Vec::new();
         let mut seen = HashSet::new();
         for user in std::iter::once(&message.sender_id).chain(recipients.iter()) {
@@ -235,7 +250,7 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
             .find(|d| d.device == message.sender_device_id)
             .map_or(0, |d| d.seq);
         outcomes[i] = Some(Outcome::Sent {
-            message: message.clone(),
+            message,
             deliveries,
             sender_seq,
             duplicate: false,
@@ -264,7 +279,8 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
                     user_id: m.sender_id,
                     seq: cursor.last_seq,
                     kind: EventKind::Receipt,
-                    message: m.clone(),
+                    message: Some(m.clone()),
+                    payload: None,
                     actor_user_id: Some(*acker_user),
                     actor_device_id: Some(*acker_device),
                     created_at: now,
@@ -585,4 +601,69 @@ fn insert_events(conn: &mut DbConn, rows: &[EventRecord]) -> StoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// An event to put in the stream of every active device of `users`.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub users: Vec<UserId>,
+    pub kind: EventKind,
+    /// JSON metadata (never content).
+    pub payload: String,
+}
+
+/// Appends `notes` to their users' device streams inside the caller's
+/// transaction (locking the streams in device order, like a batch) and
+/// returns the new events, to publish after the commit. Used for the events
+/// that are not messages: membership changes and the like.
+pub fn append(
+    conn: &mut DbConn,
+    notes: &[Note],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StreamEvent>> {
+    let users: HashSet<UserId> = notes.iter().flat_map(|n| n.users.iter().copied()).collect();
+    let devices_of = active_devices(conn, &users)?;
+    let touched: HashSet<DeviceId> = devices_of.values().flatten().copied().collect();
+    let mut cursors = cursors::lock(conn, &touched)?;
+    let ts = Ts::new(now);
+    let mut records = Vec::new();
+    let mut out = Vec::new();
+    for note in notes {
+        let mut seen = HashSet::new();
+        for user in &note.users {
+            for device in devices_of.get(user).into_iter().flatten() {
+                if !seen.insert(*device) {
+                    continue;
+                }
+                let Some(cursor) = cursors.get_mut(device) else {
+                    continue;
+                };
+                cursor.last_seq += 1;
+                records.push(EventRecord {
+                    device_id: (*device).into(),
+                    seq: to_i64(cursor.last_seq),
+                    kind: note.kind.code(),
+                    message_id: None,
+                    actor_user_id: None,
+                    actor_device_id: None,
+                    created_at: ts,
+                    payload: Some(note.payload.clone()),
+                });
+                out.push(StreamEvent {
+                    device_id: *device,
+                    user_id: *user,
+                    seq: cursor.last_seq,
+                    kind: note.kind,
+                    message: None,
+                    payload: Some(note.payload.clone()),
+                    actor_user_id: None,
+                    actor_device_id: None,
+                    created_at: now,
+                });
+            }
+        }
+    }
+    insert_events(conn, &records)?;
+    cursors::store(conn, &cursors)?;
+    Ok(out)
 }

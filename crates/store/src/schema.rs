@@ -87,6 +87,7 @@ diesel::table! {
         is_read -> Bool,
         read_at -> Nullable<DbTimestamp>,
         created_at -> DbTimestamp,
+        withheld -> Bool,
     }
 }
 
@@ -130,6 +131,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    conversations (id) {
+        id -> DbUuid,
+        kind -> Text,
+        direct_key -> Nullable<Text>,
+        name -> Nullable<Text>,
+        title -> Nullable<Text>,
+        visibility -> Text,
+        add_policy -> Text,
+        member_cap -> Integer,
+        join_token -> Nullable<DbUuid>,
+        disappear_secs -> Nullable<Integer>,
+        created_by -> Nullable<DbUuid>,
+        created_at -> DbTimestamp,
+        updated_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    conversation_members (conversation_id, user_id) {
+        conversation_id -> DbUuid,
+        user_id -> DbUuid,
+        role -> Text,
+        joined_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    conversation_invites (conversation_id, invitee_id) {
+        conversation_id -> DbUuid,
+        invitee_id -> DbUuid,
+        inviter_id -> DbUuid,
+        created_at -> DbTimestamp,
+    }
+}
+
+diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(conversation_invites -> conversations (conversation_id));
+
 // Both tables point at `users` twice; the listing queries join on the
 // "other" side (`contact_id`, `blocked_id`) explicitly.
 diesel::joinable!(contacts -> users (contact_id));
@@ -143,5 +192,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     device_events,
     contacts,
-    blocks
+    blocks,
+    conversations,
+    conversation_members,
+    conversation_invites
 );

@@ -37,6 +37,9 @@ pub struct MessageRow {
     pub is_read: bool,
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Kept for the sender only (the recipient blocks them): never
+    /// delivered to the recipient nor shown in their history.
+    pub withheld: bool,
 }
 
 /// `treat_none_as_default_value = false`: `None` is written as NULL. With
@@ -59,6 +62,7 @@ pub(crate) struct MessageRecord {
     pub is_read: bool,
     pub read_at: Option<Ts>,
     pub created_at: Ts,
+    pub withheld: bool,
 }
 
 impl From<MessageRecord> for MessageRow {
@@ -78,6 +82,7 @@ impl From<MessageRecord> for MessageRow {
             is_read: r.is_read,
             read_at: r.read_at.map(Ts::get),
             created_at: r.created_at.get(),
+            withheld: r.withheld,
         }
     }
 }
@@ -99,6 +104,7 @@ impl From<&MessageRow> for MessageRecord {
             is_read: m.is_read,
             read_at: m.read_at.map(Ts::new),
             created_at: Ts::new(m.created_at),
+            withheld: m.withheld,
         }
     }
 }
@@ -110,6 +116,9 @@ pub enum EventKind {
     Message,
     /// One recipient device acknowledged a message the user sent.
     Receipt,
+    /// A conversation changed (created, members joined, left, were invited
+    /// or removed, roles, settings); the payload says how.
+    Conversation,
 }
 
 impl EventKind {
@@ -117,6 +126,7 @@ impl EventKind {
         match self {
             EventKind::Message => 1,
             EventKind::Receipt => 2,
+            EventKind::Conversation => 3,
         }
     }
 
@@ -124,12 +134,15 @@ impl EventKind {
         match code {
             1 => Some(EventKind::Message),
             2 => Some(EventKind::Receipt),
+            3 => Some(EventKind::Conversation),
             _ => None,
         }
     }
 }
 
-/// One event of one device's stream, with the message it is about.
+/// One event of one device's stream, with the message it is about (for
+/// messages and receipts; `None` if that message is gone) or its payload
+/// (JSON metadata, for the other kinds).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamEvent {
     pub device_id: DeviceId,
@@ -137,7 +150,8 @@ pub struct StreamEvent {
     pub user_id: UserId,
     pub seq: u64,
     pub kind: EventKind,
-    pub message: MessageRow,
+    pub message: Option<MessageRow>,
+    pub payload: Option<String>,
     /// Receipts: the recipient and device that acknowledged.
     pub actor_user_id: Option<UserId>,
     pub actor_device_id: Option<DeviceId>,
@@ -160,7 +174,7 @@ pub(crate) struct EventRecord {
 impl StreamEvent {
     pub(crate) fn from_records(
         e: EventRecord,
-        m: MessageRecord,
+        m: Option<MessageRecord>,
         user_id: UserId,
     ) -> Option<StreamEvent> {
         Some(StreamEvent {
@@ -168,7 +182,8 @@ impl StreamEvent {
             user_id,
             seq: u64::try_from(e.seq).ok()?,
             kind: EventKind::from_code(e.kind)?,
-            message: m.into(),
+            message: m.map(Into::into),
+            payload: e.payload,
             actor_user_id: e.actor_user_id.map(Into::into),
             actor_device_id: e.actor_device_id.map(Into::into),
             created_at: e.created_at.get(),
@@ -219,13 +234,13 @@ pub fn read(
     limit: u32,
 ) -> StoreResult<Vec<StreamEvent>> {
     let rows = device_events::table
-        .inner_join(messages::table)
+        .left_join(messages::table)
         .filter(device_events::device_id.eq(Id::from(device)))
         .filter(device_events::seq.gt(to_i64(after)))
         .order(device_events::seq.asc())
         .limit(i64::from(limit))
-        .select((device_events::all_columns, messages::all_columns))
-        .load::<(EventRecord, MessageRecord)>(&mut conn.0)
+        .select((device_events::all_columns, messages::all_columns.nullable()))
+        .load::<(EventRecord, Option<MessageRecord>)>(&mut conn.0)
         .db()?;
     Ok(rows
         .into_iter()

@@ -18,6 +18,7 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         server_id: m.id,
         sender_id: m.sender_id.0,
         sender_device_id: m.sender_device_id.0,
+        conversation_id: m.conversation_id,
         recipient_id: m.recipient_id.map(|u| u.0),
         // Stored types are written from `MessageType`, so this never falls back.
         message_type: MessageType::parse(&m.message_type).unwrap_or(MessageType::System),
@@ -29,9 +30,9 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
     }
 }
 
-fn receipt_event(e: &StreamEvent) -> ReceiptEvent {
+fn receipt_event(e: &StreamEvent, m: &MessageRow) -> ReceiptEvent {
     ReceiptEvent {
-        message_id: e.message.message_id,
+        message_id: m.message_id,
         user_id: e.actor_user_id.map_or(Uuid::nil(), |u| u.0),
         device_id: e.actor_device_id.map_or(Uuid::nil(), |d| d.0),
         status: ReceiptStatus::Delivered,
@@ -44,18 +45,24 @@ fn raw<T: serde::Serialize>(value: &T) -> Box<RawValue> {
         .unwrap_or_else(|_| RawValue::from_string("{}".into()).unwrap_or_default())
 }
 
-/// The frame type and payload of a stored stream event.
-pub fn stream_event(e: &StreamEvent) -> Event {
-    let (kind, payload) = match e.kind {
-        EventKind::Message => ("message", raw(&message_event(&e.message))),
-        EventKind::Receipt => ("receipt", raw(&receipt_event(e))),
+/// The frame type and payload of a stored stream event; `None` for a
+/// message or receipt whose message is gone, or a payload that is not JSON.
+pub fn stream_event(e: &StreamEvent) -> Option<Event> {
+    let (kind, payload) = match (e.kind, &e.message) {
+        (EventKind::Message, Some(m)) => ("message", raw(&message_event(m))),
+        (EventKind::Receipt, Some(m)) => ("receipt", raw(&receipt_event(e, m))),
+        (EventKind::Conversation, _) => (
+            "conversation",
+            RawValue::from_string(e.payload.clone()?).ok()?,
+        ),
+        (EventKind::Message | EventKind::Receipt, None) => return None,
     };
-    Event {
+    Some(Event {
         device: e.device_id.0,
         seq: e.seq,
         kind: kind.into(),
         payload,
-    }
+    })
 }
 
 /// Everything a committed batch publishes: one envelope per user, holding
@@ -84,7 +91,9 @@ pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
             }
             Outcome::Acked { receipts, .. } => {
                 for r in receipts {
-                    by_user.entry(r.user_id).or_default().push(stream_event(r));
+                    if let Some(event) = stream_event(r) {
+                        by_user.entry(r.user_id).or_default().push(event);
+                    }
                 }
             }
             _ => {}
@@ -97,6 +106,36 @@ pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
             (user.0, Envelope::Events { events }.encode())
         })
         .collect()
+}
+
+/// Envelopes for stored stream events (one per user), to publish after the
+/// transaction that appended them committed.
+pub fn stream_envelopes(stored: &[StreamEvent]) -> Vec<(Uuid, Bytes)> {
+    let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
+    for e in stored {
+        if let Some(event) = stream_event(e) {
+            by_user.entry(e.user_id).or_default().push(event);
+        }
+    }
+    by_user
+        .into_iter()
+        .map(|(user, mut events)| {
+            events.sort_by_key(|e| (e.device, e.seq));
+            (user.0, Envelope::Events { events }.encode())
+        })
+        .collect()
+}
+
+/// Publishes stored stream events; best effort (committed: sessions that
+/// miss it catch up from the database).
+pub async fn publish_stored(fanout: &passerelle_bus::Fanout, stored: &[StreamEvent]) {
+    let items = stream_envelopes(stored);
+    if items.is_empty() {
+        return;
+    }
+    if let Err(e) = fanout.publish(items).await {
+        tracing::warn!(error = %e, "publish failed after commit");
+    }
 }
 
 /// An order to close sessions of `user` (all of them when `devices` is

@@ -134,7 +134,11 @@ fn message(
     user: UserId,
     device: DeviceId,
 ) -> Result<(MessageRow, Vec<UserId>), String> {
-    let recipient = m.recipient_id.ok_or("recipientId: required")?;
+    let (recipient, conversation) = match (m.recipient_id, m.conversation_id) {
+        (Some(r), None) => (Some(UserId(r)), None),
+        (None, Some(c)) => (None, Some(c)),
+        _ => return Err("exactly one of recipientId and conversationId is required".into()),
+    };
     if m.session_id.is_empty()
         || m.session_id.chars().count() > MAX_SESSION_ID
         || m.session_id.chars().any(char::is_control)
@@ -155,10 +159,10 @@ fn message(
     let row = MessageRow {
         id: uuid::Uuid::now_v7(),
         message_id: m.message_id,
-        conversation_id: None,
+        conversation_id: conversation,
         sender_id: user,
         sender_device_id: device,
-        recipient_id: Some(UserId(recipient)),
+        recipient_id: recipient,
         message_type: m.message_type.as_str().to_owned(),
         timestamp: m.timestamp,
         session_id: m.session_id,
@@ -167,8 +171,9 @@ fn message(
         is_read: false,
         read_at: None,
         created_at: now,
+        withheld: false,
     };
-    Ok((row, vec![UserId(recipient)]))
+    Ok((row, recipient.into_iter().collect()))
 }
 
 #[cfg(test)]

@@ -102,10 +102,17 @@ impl Conn {
                     None => Step::Skip,
                 };
                 let own_copy = event.kind == EventKind::Message
-                    && event.message.sender_device_id == self.caller.device_id
-                    && self.in_flight.contains(&event.message.message_id);
-                if step == Step::Send && !own_copy {
-                    self.text(events::stream_event(event).frame_text()).await?;
+                    && event.message.as_ref().is_some_and(|m| {
+                        m.sender_device_id == self.caller.device_id
+                            && self.in_flight.contains(&m.message_id)
+                    });
+                // An event whose message is gone (deleted with its sender's
+                // account) has nothing left to show: passed over.
+                if step == Step::Send
+                    && !own_copy
+                    && let Some(frame) = events::stream_event(event)
+                {
+                    self.text(frame.frame_text()).await?;
                 }
             }
             if !full {

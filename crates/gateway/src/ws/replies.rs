@@ -41,6 +41,15 @@ pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>
         Ok(Outcome::RecipientNotFound) => {
             Refusal::new(id, FrameErrorCode::NotFound, "no such recipient").frame()
         }
+        Ok(Outcome::ConversationNotFound) => {
+            Refusal::new(id, FrameErrorCode::NotFound, "no such conversation").frame()
+        }
+        Ok(Outcome::ReplyNotFound) => Refusal::new(
+            id,
+            FrameErrorCode::NotFound,
+            "replyTo: no such message in this conversation",
+        )
+        .frame(),
         Ok(Outcome::MessageIdTaken) => Refusal::new(
             id,
             FrameErrorCode::MessageIdTaken,

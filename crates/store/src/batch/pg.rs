@@ -49,6 +49,7 @@ pub(crate) struct InsertMessages {
     is_read: Vec<bool>,
     read_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
     created_at: Vec<chrono::DateTime<chrono::Utc>>,
+    withheld: Vec<bool>,
 }
 
 impl InsertMessages {
@@ -69,6 +70,7 @@ impl InsertMessages {
             s.is_read.push(r.is_read);
             s.read_at.push(r.read_at.map(|t| t.get()));
             s.created_at.push(r.created_at.get());
+            s.withheld.push(r.withheld);
         }
         s
     }
@@ -79,7 +81,7 @@ impl QueryFragment<Pg> for InsertMessages {
         out.push_sql(
             "INSERT INTO messages (id, message_id, conversation_id, sender_id, \
              sender_device_id, recipient_id, message_type, \"timestamp\", session_id, \
-             reply_to, blob_id, is_read, read_at, created_at) SELECT * FROM unnest(",
+             reply_to, blob_id, is_read, read_at, created_at, withheld) SELECT * FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.id)?;
         out.push_sql(", ");
@@ -108,6 +110,8 @@ impl QueryFragment<Pg> for InsertMessages {
         out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.read_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Timestamptz>, _>(&self.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bool>, _>(&self.withheld)?;
         out.push_sql(")");
         Ok(())
     }
@@ -211,7 +215,7 @@ impl QueryFragment<Pg> for NewlyDelivered {
         out.push_sql(
             "SELECT e.device_id, e.seq, m.id, m.message_id, m.conversation_id, m.sender_id, \
              m.sender_device_id, m.recipient_id, m.message_type, m.\"timestamp\", \
-             m.session_id, m.reply_to, m.blob_id, m.is_read, m.read_at, m.created_at \
+             m.session_id, m.reply_to, m.blob_id, m.is_read, m.read_at, m.created_at, m.withheld \
              FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.device_id)?;

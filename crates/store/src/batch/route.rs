@@ -1,0 +1,326 @@
+//! Where each new send of a batch goes, decided inside the batch's
+//! transaction (so a membership change or a block committed before the
+//! batch is always seen): its conversation, the users it is delivered to,
+//! and whether it is withheld, or why it is refused.
+//!
+//! - A direct send (`recipients = [user]`, no conversation) goes to the
+//!   pair's direct conversation, created here on the first message (one per
+//!   pair: the unique `direct_key` settles concurrent creations on any
+//!   node). If the recipient blocks the sender, the message is stored for
+//!   the sender's own devices and history only (`withheld`): the sender gets
+//!   an ordinary `sent`, so the block is not revealed.
+//! - A conversation send goes to every member but the sender (the sender's
+//!   other devices get their sync copy anyway), minus the members who block
+//!   the sender. A sender who is not a member is told the conversation does
+//!   not exist, whether it does or not.
+//! - `replyTo` must name a message of the same conversation that the sender
+//!   can see (stored, or earlier in the same batch).
+//!
+//! Each step is one query for the whole batch.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::UserId;
+use crate::conn::{DbConn, on_backend};
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::{blocks, conversation_members, conversations, messages};
+use crate::sql_types::{Id, Ts};
+
+use super::WriteOp;
+
+/// The most members a direct conversation has.
+const DIRECT_CAP: i32 = 2;
+
+/// Where one send goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Route {
+    Deliver {
+        conversation: Uuid,
+        /// Users besides the sender whose devices get the message.
+        recipients: Vec<UserId>,
+        withheld: bool,
+    },
+    /// The conversation does not exist for the sender.
+    NoConversation,
+    /// `replyTo` names no message of this conversation the sender can see.
+    BadReply,
+}
+
+/// The key of a pair's direct conversation: both ids, lower first.
+pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
+    let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+    format!("{}:{}", lo.0, hi.0)
+}
+
+/// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`).
+pub(crate) fn resolve(
+    conn: &mut DbConn,
+    ops: &[WriteOp],
+    sends: &[usize],
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<usize, Route>> {
+    let mut out = HashMap::new();
+    if sends.is_empty() {
+        return Ok(out);
+    }
+    // Direct sends: find or create each pair's conversation.
+    let mut direct_pairs: HashMap<String, (UserId, UserId)> = HashMap::new();
+    let mut conversation_ids: HashSet<Uuid> = HashSet::new();
+    for &i in sends {
+        if let WriteOp::Send {
+            message,
+            recipients,
+        } = &ops[i]
+        {
+            match (message.conversation_id, recipients.as_slice()) {
+                (None, [to]) => {
+                    direct_pairs
+                        .insert(direct_key(message.sender_id, *to), (message.sender_id, *to));
+                }
+                (Some(c), _) => {
+                    conversation_ids.insert(c);
+                }
+                _ => {}
+            }
+        }
+    }
+    let directs = direct_conversations(conn, &direct_pairs, now)?;
+    let members = members_of(conn, &conversation_ids)?;
+
+    // Blocks against the senders.
+    let senders: HashSet<UserId> = sends
+        .iter()
+        .filter_map(|&i| match &ops[i] {
+            WriteOp::Send { message, .. } => Some(message.sender_id),
+            WriteOp::Ack { .. } => None,
+        })
+        .collect();
+    let blockers = blockers_of(conn, &senders)?;
+
+    // Replied-to messages.
+    let reply_ids: Vec<Id> = sends
+        .iter()
+        .filter_map(|&i| match &ops[i] {
+            WriteOp::Send { message, .. } => message.reply_to.map(Id),
+            WriteOp::Ack { .. } => None,
+        })
+        .collect();
+    let replied = replied_to(conn, &reply_ids)?;
+    // (message_id) -> (conversation, sender, withheld) of this batch's sends,
+    // filled as they are routed, for replies within the batch.
+    let mut in_batch: HashMap<Uuid, (Uuid, UserId, bool)> = HashMap::new();
+
+    for &i in sends {
+        let WriteOp::Send {
+            message,
+            recipients,
+        } = &ops[i]
+        else {
+            continue;
+        };
+        let sender = message.sender_id;
+        let route = match (message.conversation_id, recipients.as_slice()) {
+            (None, [to]) => match directs.get(&direct_key(sender, *to)) {
+                Some(&conversation) => {
+                    let blocked = blockers.contains(&(*to, sender)) && *to != sender;
+                    Route::Deliver {
+                        conversation,
+                        recipients: if blocked { Vec::new() } else { vec![*to] },
+                        withheld: blocked,
+                    }
+                }
+                None => Route::NoConversation,
+            },
+            (Some(c), _) => match members.get(&c) {
+                Some(list) if list.contains(&sender) => Route::Deliver {
+                    conversation: c,
+                    recipients: list
+                        .iter()
+                        .filter(|u| **u != sender && !blockers.contains(&(**u, sender)))
+                        .copied()
+                        .collect(),
+                    withheld: false,
+                },
+                _ => Route::NoConversation,
+            },
+            _ => Route::NoConversation,
+        };
+        let route = match (route, message.reply_to) {
+            (
+                Route::Deliver {
+                    conversation,
+                    recipients,
+                    withheld,
+                },
+                Some(reply),
+            ) => {
+                let target = replied
+                    .get(&reply)
+                    .or_else(|| in_batch.get(&reply))
+                    .copied();
+                match target {
+                    Some((c, author, hidden))
+                        if c == conversation && (!hidden || author == sender) =>
+                    {
+                        Route::Deliver {
+                            conversation,
+                            recipients,
+                            withheld,
+                        }
+                    }
+                    _ => Route::BadReply,
+                }
+            }
+            (route, _) => route,
+        };
+        if let Route::Deliver {
+            conversation,
+            withheld,
+            ..
+        } = &route
+        {
+            in_batch.insert(message.message_id, (*conversation, sender, *withheld));
+        }
+        out.insert(i, route);
+    }
+    Ok(out)
+}
+
+/// The direct conversation of each pair, created (with both members) where
+/// missing. Concurrent creation elsewhere is settled by the unique key: the
+/// insert does nothing and the second read finds the other one's row.
+fn direct_conversations(
+    conn: &mut DbConn,
+    pairs: &HashMap<String, (UserId, UserId)>,
+    now: DateTime<Utc>,
+) -> StoreResult<HashMap<String, Uuid>> {
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let keys: Vec<String> = pairs.keys().cloned().collect();
+    let mut found = read_direct(conn, &keys)?;
+    let missing: Vec<(&String, &(UserId, UserId))> = pairs
+        .iter()
+        .filter(|(k, _)| !found.contains_key(*k))
+        .collect();
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let ts = Ts::new(now);
+    for (key, (creator, other)) in &missing {
+        let id = Id(Uuid::now_v7());
+        let inserted = on_backend!(conn, |c| diesel::insert_into(conversations::table)
+            .values((
+                conversations::id.eq(id),
+                conversations::kind.eq("direct"),
+                conversations::direct_key.eq(Some(key.as_str())),
+                conversations::member_cap.eq(DIRECT_CAP),
+                conversations::created_by.eq(Some(Id::from(*creator))),
+                conversations::created_at.eq(ts),
+                conversations::updated_at.eq(ts),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c))
+        .db()?;
+        if inserted == 0 {
+            continue;
+        }
+        let mut rows = vec![(id, Id::from(*creator))];
+        if other != creator {
+            rows.push((id, Id::from(*other)));
+        }
+        for (conversation, user) in rows {
+            on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
+                .values((
+                    conversation_members::conversation_id.eq(conversation),
+                    conversation_members::user_id.eq(user),
+                    conversation_members::role.eq("member"),
+                    conversation_members::joined_at.eq(ts),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))
+            .db()?;
+        }
+    }
+    let keys: Vec<String> = missing.iter().map(|(k, _)| (*k).clone()).collect();
+    found.extend(read_direct(conn, &keys)?);
+    Ok(found)
+}
+
+fn read_direct(conn: &mut DbConn, keys: &[String]) -> StoreResult<HashMap<String, Uuid>> {
+    let rows = on_backend!(conn, |c| conversations::table
+        .filter(conversations::direct_key.eq_any(keys))
+        .select((conversations::direct_key, conversations::id))
+        .load::<(Option<String>, Id)>(c))
+    .db()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(k, id)| k.map(|k| (k, id.0)))
+        .collect())
+}
+
+/// The members of each conversation.
+fn members_of(conn: &mut DbConn, ids: &HashSet<Uuid>) -> StoreResult<HashMap<Uuid, Vec<UserId>>> {
+    let mut out: HashMap<Uuid, Vec<UserId>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<Id> = ids.iter().map(|i| Id(*i)).collect();
+    let rows = on_backend!(conn, |c| conversation_members::table
+        .filter(conversation_members::conversation_id.eq_any(&ids))
+        .select((
+            conversation_members::conversation_id,
+            conversation_members::user_id,
+        ))
+        .load::<(Id, Id)>(c))
+    .db()?;
+    for (conversation, user) in rows {
+        out.entry(conversation.0).or_default().push(user.into());
+    }
+    Ok(out)
+}
+
+/// `(blocker, blocked)` for every block of one of `senders`.
+fn blockers_of(
+    conn: &mut DbConn,
+    senders: &HashSet<UserId>,
+) -> StoreResult<HashSet<(UserId, UserId)>> {
+    if senders.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let ids: Vec<Id> = senders.iter().map(|u| Id::from(*u)).collect();
+    let rows = on_backend!(conn, |c| blocks::table
+        .filter(blocks::blocked_id.eq_any(&ids))
+        .select((blocks::blocker_id, blocks::blocked_id))
+        .load::<(Id, Id)>(c))
+    .db()?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, b)| (a.into(), b.into()))
+        .collect())
+}
+
+/// `message_id` -> (conversation, sender, withheld) of stored messages.
+fn replied_to(conn: &mut DbConn, ids: &[Id]) -> StoreResult<HashMap<Uuid, (Uuid, UserId, bool)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = on_backend!(conn, |c| messages::table
+        .filter(messages::message_id.eq_any(ids))
+        .select((
+            messages::message_id,
+            messages::conversation_id,
+            messages::sender_id,
+            messages::withheld,
+        ))
+        .load::<(Id, Option<Id>, Id, bool)>(c))
+    .db()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(m, c, s, w)| c.map(|c| (m.0, (c.0, s.into(), w))))
+        .collect())
+}
