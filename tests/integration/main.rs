@@ -25,4 +25,5 @@ mod realtime_handshake;
 mod realtime_lifecycle;
 mod realtime_routing;
 mod schema;
+mod send_routing;
 mod throttling;
