@@ -16,6 +16,7 @@ mod common;
 mod contacts;
 mod devices;
 mod external_idp;
+mod history;
 mod http_errors;
 mod logs;
 mod multinode;

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod devices;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod social;
 pub mod ws;
 
@@ -20,6 +21,7 @@ pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};
 pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::{Health, Readiness};
+pub use history::{HistoryQuery, MessagePage};
 pub use social::{
     AddContactRequest, BlockList, BlockedUser, Contact, ContactList, MessagePolicy, PageQuery,
     ProfileVisibility, PublicProfile,

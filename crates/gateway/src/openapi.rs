@@ -33,6 +33,7 @@ use crate::routes;
         routes::me::update::update,
         routes::me::password::change,
         routes::me::delete::delete,
+        routes::history::list::list,
         routes::contacts::list::list,
         routes::contacts::add::add,
         routes::contacts::remove::remove,
@@ -53,6 +54,7 @@ use crate::routes;
         (name = "devices", description = "The caller's devices"),
         (name = "account", description = "The caller's account, profile and privacy settings"),
         (name = "social", description = "Contacts, blocks and public profiles"),
+        (name = "conversations", description = "Conversations and their message history"),
         (name = "realtime", description = "The WebSocket session (frames: openapi/asyncapi.yaml)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

@@ -127,6 +127,10 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
                 let mut row = message.clone();
                 row.conversation_id = Some(conversation);
                 row.withheld = withheld;
+                // Stored now: the same instant as a direct conversation
+                // created for it (its members' `joined_at`, which bounds
+                // their history).
+                row.created_at = now;
                 routed.push((i, row, recipients));
             }
             Some(Route::BadReply) => outcomes[i] = Some(Outcome::ReplyNotFound),

@@ -25,6 +25,7 @@ mod storage_tests;
 pub mod admin;
 pub mod batch;
 pub mod devices;
+pub mod history;
 pub mod refresh_tokens;
 pub mod social;
 pub mod streams;

@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod contacts;
 pub mod devices;
 pub mod health;
+pub mod history;
 pub mod jwks;
 pub mod me;
 pub mod metrics;
@@ -60,5 +61,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(blocks::unblock::unblock)),
         )
         .service(resource("/v1/users/{username}").route(web::get().to(users::show::show)))
+        .service(
+            resource("/v1/conversations/{conversation_id}/messages")
+                .route(web::get().to(history::list::list)),
+        )
         .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
 }

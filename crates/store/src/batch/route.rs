@@ -50,6 +50,27 @@ pub(crate) enum Route {
     BadReply,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = conversations, treat_none_as_default_value = false)]
+struct NewDirect<'a> {
+    id: Id,
+    kind: &'a str,
+    direct_key: Option<&'a str>,
+    member_cap: i32,
+    created_by: Option<Id>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = conversation_members, treat_none_as_default_value = false)]
+struct NewMember<'a> {
+    conversation_id: Id,
+    user_id: Id,
+    role: &'a str,
+    joined_at: Ts,
+}
+
 /// The key of a pair's direct conversation: both ids, lower first.
 pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
     let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
@@ -210,41 +231,52 @@ fn direct_conversations(
     if missing.is_empty() {
         return Ok(found);
     }
+    // One insert for all, in key order: two batches creating overlapping
+    // pairs on different nodes wait on the unique key in the same order, so
+    // they cannot deadlock.
+    let mut missing = missing;
+    missing.sort_by(|a, b| a.0.cmp(b.0));
     let ts = Ts::new(now);
-    for (key, (creator, other)) in &missing {
-        let id = Id(Uuid::now_v7());
-        let inserted = on_backend!(conn, |c| diesel::insert_into(conversations::table)
-            .values((
-                conversations::id.eq(id),
-                conversations::kind.eq("direct"),
-                conversations::direct_key.eq(Some(key.as_str())),
-                conversations::member_cap.eq(DIRECT_CAP),
-                conversations::created_by.eq(Some(Id::from(*creator))),
-                conversations::created_at.eq(ts),
-                conversations::updated_at.eq(ts),
-            ))
+    let new_rows: Vec<NewDirect> = missing
+        .iter()
+        .map(|(key, (creator, _))| NewDirect {
+            id: Id(Uuid::now_v7()),
+            kind: "direct",
+            direct_key: Some(key.as_str()),
+            member_cap: DIRECT_CAP,
+            created_by: Some(Id::from(*creator)),
+            created_at: ts,
+            updated_at: ts,
+        })
+        .collect();
+    let created: Vec<(Id, Option<String>)> = on_backend!(conn, |c| diesel::insert_into(
+        conversations::table
+    )
+    .values(&new_rows)
+    .on_conflict_do_nothing()
+    .returning((conversations::id, conversations::direct_key))
+    .get_results(c))
+    .db()?;
+    let mut members: Vec<NewMember> = Vec::new();
+    for (id, key) in &created {
+        let Some((a, b)) = key.as_ref().and_then(|k| pairs.get(k)) else {
+            continue;
+        };
+        for user in if a == b { vec![*a] } else { vec![*a, *b] } {
+            members.push(NewMember {
+                conversation_id: *id,
+                user_id: Id::from(user),
+                role: "member",
+                joined_at: ts,
+            });
+        }
+    }
+    if !members.is_empty() {
+        on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
+            .values(&members)
             .on_conflict_do_nothing()
             .execute(c))
         .db()?;
-        if inserted == 0 {
-            continue;
-        }
-        let mut rows = vec![(id, Id::from(*creator))];
-        if other != creator {
-            rows.push((id, Id::from(*other)));
-        }
-        for (conversation, user) in rows {
-            on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
-                .values((
-                    conversation_members::conversation_id.eq(conversation),
-                    conversation_members::user_id.eq(user),
-                    conversation_members::role.eq("member"),
-                    conversation_members::joined_at.eq(ts),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))
-            .db()?;
-        }
     }
     let keys: Vec<String> = missing.iter().map(|(k, _)| (*k).clone()).collect();
     found.extend(read_direct(conn, &keys)?);

@@ -1,0 +1,5 @@
+//! `/v1/conversations/{id}/messages`: a conversation's message history, for
+//! members only. A non-member, or an id that does not exist, gets the same
+//! 404: the history reveals neither the conversation nor its messages.
+
+pub mod list;

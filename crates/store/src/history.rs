@@ -1,0 +1,88 @@
+//! A conversation's message history as one member may read it: only
+//! messages sent since they joined, never a message withheld from them
+//! (kept for its sender only), in server-id order (UUID v7, so time order),
+//! a page at a time. Deleted and expired messages are simply gone.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::UserId;
+use crate::conn::DbConn;
+use crate::error::{DbResultExt, StoreResult};
+use crate::schema::{conversation_members, messages};
+use crate::sql_types::{Id, Ts};
+use crate::streams::{MessageRecord, MessageRow};
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// Newest first, older than the given server id (or the newest).
+    Before(Option<Uuid>),
+    /// Oldest first, newer than the given server id.
+    After(Uuid),
+}
+
+/// One page: the messages and whether more lie beyond.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    pub messages: Vec<MessageRow>,
+    pub more: bool,
+}
+
+/// When `user` joined `conversation`; `None` if they are not a member.
+pub fn joined_at(
+    conn: &mut DbConn,
+    conversation: Uuid,
+    user: UserId,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    let at = conversation_members::table
+        .filter(conversation_members::conversation_id.eq(Id(conversation)))
+        .filter(conversation_members::user_id.eq(Id::from(user)))
+        .select(conversation_members::joined_at)
+        .first::<Ts>(&mut conn.0)
+        .optional()
+        .db()?;
+    Ok(at.map(Ts::get))
+}
+
+/// A page of `conversation`'s history for `user`; `None` if they are not a
+/// member (the caller answers as for a conversation that does not exist).
+pub fn page(
+    conn: &mut DbConn,
+    conversation: Uuid,
+    user: UserId,
+    page: Page,
+    limit: u32,
+) -> StoreResult<Option<HistoryPage>> {
+    let Some(joined) = joined_at(conn, conversation, user)? else {
+        return Ok(None);
+    };
+    let me = Id::from(user);
+    let mut query = messages::table
+        .filter(messages::conversation_id.eq(Some(Id(conversation))))
+        .filter(messages::created_at.ge(Ts::new(joined)))
+        .filter(messages::withheld.eq(false).or(messages::sender_id.eq(me)))
+        .select(messages::all_columns)
+        .limit(i64::from(limit) + 1)
+        .into_boxed();
+    query = match page {
+        Page::Before(None) => query.order(messages::id.desc()),
+        Page::Before(Some(id)) => query
+            .filter(messages::id.lt(Id(id)))
+            .order(messages::id.desc()),
+        Page::After(id) => query.filter(messages::id.gt(Id(id))).order(messages::id.asc()),
+    };
+    let mut rows: Vec<MessageRow> = query
+        .load::<MessageRecord>(&mut conn.0)
+        .db()?
+        .into_iter()
+        .map(MessageRow::from)
+        .collect();
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok(Some(HistoryPage {
+        messages: rows,
+        more,
+    }))
+}
