@@ -29,9 +29,17 @@ async fn first_conversation(conn: &mut passerelle_client::Connection) -> Uuid {
     }
 }
 
-async fn page(s: &passerelle_test_support::TestServer, d: &Device, conversation: Uuid, query: &str) -> reqwest::Response {
+async fn page(
+    s: &passerelle_test_support::TestServer,
+    d: &Device,
+    conversation: Uuid,
+    query: &str,
+) -> reqwest::Response {
     let path = format!("/v1/conversations/{conversation}/messages{query}");
-    authed(s, Method::GET, &path, &d.access).send().await.unwrap()
+    authed(s, Method::GET, &path, &d.access)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn ids_of(body: &Value) -> Vec<Uuid> {
@@ -57,16 +65,25 @@ async fn members_page_through_history_both_ways() {
     let first = json(page(&s, &b, conversation, "?limit=2").await).await;
     assert_eq!(ids_of(&first), vec![sent[4], sent[3]]);
     assert_eq!(first["more"], true);
-    let last = first["messages"][1]["serverId"].as_str().unwrap().to_owned();
+    let last = first["messages"][1]["serverId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let second = json(page(&s, &b, conversation, &format!("?limit=2&before={last}")).await).await;
     assert_eq!(ids_of(&second), vec![sent[2], sent[1]]);
-    let last = second["messages"][1]["serverId"].as_str().unwrap().to_owned();
+    let last = second["messages"][1]["serverId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let third = json(page(&s, &b, conversation, &format!("?limit=2&before={last}")).await).await;
     assert_eq!(ids_of(&third), vec![sent[0]]);
     assert_eq!(third["more"], false);
 
     // Since a known message, oldest first; the sender sees the same.
-    let oldest = third["messages"][0]["serverId"].as_str().unwrap().to_owned();
+    let oldest = third["messages"][0]["serverId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let since = json(page(&s, &a, conversation, &format!("?after={oldest}")).await).await;
     assert_eq!(ids_of(&since), sent[1..].to_vec());
     assert_eq!(since["more"], false);
@@ -95,10 +112,15 @@ async fn outsiders_get_the_same_404_as_for_nothing() {
 
     // A revoked device of a member is refused before anything is read.
     let b2 = login_ok(&s, "quin").await;
-    let revoke = authed(&s, Method::DELETE, &format!("/v1/devices/{}", b2.device_id), &b.access)
-        .send()
-        .await
-        .unwrap();
+    let revoke = authed(
+        &s,
+        Method::DELETE,
+        &format!("/v1/devices/{}", b2.device_id),
+        &b.access,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
     let resp = page(&s, &b2, conversation, "").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -132,22 +154,39 @@ async fn bad_history_queries_are_refused() {
     chat(&mut ca, &b, 1).await;
     let conversation = first_conversation(&mut cb).await;
     for (query, status, code) in [
-        ("?limit=0", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-        ("?limit=101", StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        (
+            "?limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "?limit=101",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
         (
             "?before=0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b&after=0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
-        ("?before=yesterday", StatusCode::BAD_REQUEST, "invalid_query"),
+        (
+            "?before=yesterday",
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
         ("?cursor=abc", StatusCode::BAD_REQUEST, "invalid_query"),
     ] {
         let resp = page(&s, &a, conversation, query).await;
         expect_error(resp, status, code).await;
     }
-    let resp = authed(&s, Method::GET, "/v1/conversations/not-a-uuid/messages", &a.access)
-        .send()
-        .await
-        .unwrap();
+    let resp = authed(
+        &s,
+        Method::GET,
+        "/v1/conversations/not-a-uuid/messages",
+        &a.access,
+    )
+    .send()
+    .await
+    .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
 }

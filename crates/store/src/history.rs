@@ -71,7 +71,9 @@ pub fn page(
         Page::Before(Some(id)) => query
             .filter(messages::id.lt(Id(id)))
             .order(messages::id.desc()),
-        Page::After(id) => query.filter(messages::id.gt(Id(id))).order(messages::id.asc()),
+        Page::After(id) => query
+            .filter(messages::id.gt(Id(id)))
+            .order(messages::id.asc()),
     };
     let mut rows: Vec<MessageRow> = query
         .load::<MessageRecord>(&mut conn.0)

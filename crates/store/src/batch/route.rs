@@ -249,14 +249,13 @@ fn direct_conversations(
             updated_at: ts,
         })
         .collect();
-    let created: Vec<(Id, Option<String>)> = on_backend!(conn, |c| diesel::insert_into(
-        conversations::table
-    )
-    .values(&new_rows)
-    .on_conflict_do_nothing()
-    .returning((conversations::id, conversations::direct_key))
-    .get_results(c))
-    .db()?;
+    let created: Vec<(Id, Option<String>)> =
+        on_backend!(conn, |c| diesel::insert_into(conversations::table)
+            .values(&new_rows)
+            .on_conflict_do_nothing()
+            .returning((conversations::id, conversations::direct_key))
+            .get_results(c))
+        .db()?;
     let mut members: Vec<NewMember> = Vec::new();
     for (id, key) in &created {
         let Some((a, b)) = key.as_ref().and_then(|k| pairs.get(k)) else {
