@@ -32,9 +32,6 @@ use crate::sql_types::{Id, Ts};
 
 use super::WriteOp;
 
-/// The most members a direct conversation has.
-const DIRECT_CAP: i32 = 2;
-
 /// Where one send goes.
 #[derive(Debug, Clone)]
 pub(crate) enum Route {
@@ -50,11 +47,7 @@ pub(crate) enum Route {
     BadReply,
 }
 
-/// The key of a pair's direct conversation: both ids, lower first.
-pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
-    let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
-    format!("{}:{}", lo.0, hi.0)
-}
+use crate::conversations::direct_key;
 
 /// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`).
 pub(crate) fn resolve(
@@ -212,39 +205,7 @@ fn direct_conversations(
     }
     let ts = Ts::new(now);
     for (key, (creator, other)) in &missing {
-        let id = Id(Uuid::now_v7());
-        let inserted = on_backend!(conn, |c| diesel::insert_into(conversations::table)
-            .values((
-                conversations::id.eq(id),
-                conversations::kind.eq("direct"),
-                conversations::direct_key.eq(Some(key.as_str())),
-                conversations::member_cap.eq(DIRECT_CAP),
-                conversations::created_by.eq(Some(Id::from(*creator))),
-                conversations::created_at.eq(ts),
-                conversations::updated_at.eq(ts),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c))
-        .db()?;
-        if inserted == 0 {
-            continue;
-        }
-        let mut rows = vec![(id, Id::from(*creator))];
-        if other != creator {
-            rows.push((id, Id::from(*other)));
-        }
-        for (conversation, user) in rows {
-            on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
-                .values((
-                    conversation_members::conversation_id.eq(conversation),
-                    conversation_members::user_id.eq(user),
-                    conversation_members::role.eq("member"),
-                    conversation_members::joined_at.eq(ts),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))
-            .db()?;
-        }
+        crate::conversations::insert_direct(conn, key, *creator, *other, ts)?;
     }
     let keys: Vec<String> = missing.iter().map(|(k, _)| (*k).clone()).collect();
     found.extend(read_direct(conn, &keys)?);
