@@ -105,9 +105,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(conversations::join_by_link::join_by_link)),
         )
         .service(resource("/v1/invites").route(web::get().to(invites::list::list)))
-        .service(resource("/v1/invites/{conversation_id}/accept").route(web::post().to(invites::accept::accept)))
         .service(
-            resource("/v1/invites/{conversation_id}/decline").route(web::post().to(invites::decline::decline)),
+            resource("/v1/invites/{conversation_id}/accept")
+                .route(web::post().to(invites::accept::accept)),
+        )
+        .service(
+            resource("/v1/invites/{conversation_id}/decline")
+                .route(web::post().to(invites::decline::decline)),
         )
         .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
         .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
