@@ -17,6 +17,7 @@ mod contacts;
 mod conversations;
 mod devices;
 mod external_idp;
+mod group_membership;
 mod groups;
 mod http_errors;
 mod logs;
