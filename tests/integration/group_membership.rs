@@ -294,6 +294,16 @@ async fn invitations_are_accepted_or_declined_by_the_invitee() {
     )
     .await;
     expect_error(resp, StatusCode::FORBIDDEN, "forbidden").await;
+    // An invitation is answered, not bypassed: joining is for public groups.
+    let resp = call(
+        &s,
+        &bob,
+        Method::POST,
+        &format!("/v1/conversations/{id}/join"),
+        None,
+    )
+    .await;
+    expect_error(resp, StatusCode::FORBIDDEN, "forbidden").await;
     // Somebody else cannot answer bob's invitation.
     for action in ["accept", "decline"] {
         let resp = call(
@@ -573,7 +583,7 @@ async fn roles_removal_and_ownership_follow_the_rules() {
         remove(&dave, &dave.user_id).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(member_ids(&s, &bob, &id).await, [bob.user_id.clone()]);
+    assert_eq!(member_ids(&s, &bob, &id).await, [bob.user_id.as_str()]);
 
     // The last member leaving deletes the group (and frees its name).
     assert_eq!(
@@ -811,4 +821,65 @@ async fn revoked_expired_and_forged_tokens_are_refused() {
     assert_eq!(g["joinToken"], token.as_str());
     let list = json(call(&s, &alice, Method::GET, "/v1/conversations", None).await).await;
     assert_eq!(list["conversations"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn deleting_an_account_hands_its_groups_over() {
+    let s = server().await;
+    let alice = register(&s, "alice").await;
+    let bob = register(&s, "bob").await;
+    let carol = register(&s, "carol").await;
+    let dave = register(&s, "dave").await;
+    let id = group_with(&s, &alice, "handover", &[&bob, &carol, &dave]).await;
+    let resp = call(
+        &s,
+        &alice,
+        Method::PUT,
+        &format!("/v1/conversations/{id}/members/{}/role", dave.user_id),
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    new_group(&s, &alice, "solo", json!({})).await;
+    let (mut cb, _) = ws_resumed(&s, &bob, None).await;
+
+    let resp = call(
+        &s,
+        &alice,
+        Method::DELETE,
+        "/v1/me",
+        Some(json!({"password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let left = next_change(&mut cb).await;
+    assert_eq!(left.change, ConversationChange::MemberLeft);
+    assert_eq!(left.user_id.unwrap().to_string(), alice.user_id);
+    let handed = next_change(&mut cb).await;
+    assert_eq!(handed.change, ConversationChange::OwnerTransferred);
+    // The admin takes over, not the longer-standing plain members.
+    assert_eq!(handed.user_id.unwrap().to_string(), dave.user_id);
+    let members = json(
+        call(
+            &s,
+            &bob,
+            Method::GET,
+            &format!("/v1/conversations/{id}/members"),
+            None,
+        )
+        .await,
+    )
+    .await;
+    let roles: Vec<(&str, &str)> = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["username"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [("bob", "member"), ("carol", "member"), ("dave", "owner")]
+    );
+    // The group alice was alone in is gone, and its name free.
+    new_group(&s, &bob, "solo", json!({})).await;
 }

@@ -33,8 +33,8 @@ mod members;
 pub use invites::{InviteRow, PendingInvite, find_invite, invite, list_invites, take_invite};
 pub use listing::{Summary, list_for_user, peer};
 pub use members::{
-    MemberEntry, Membership, add_member, list_members, member_count, member_counts, member_ids,
-    membership, remove_member, set_role,
+    MemberEntry, Membership, add_member, groups_of, list_members, member_count, member_counts,
+    member_ids, membership, remove_member, set_role, successor,
 };
 
 /// The most members a direct conversation has.

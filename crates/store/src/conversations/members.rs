@@ -196,3 +196,53 @@ pub fn list_members(
         id: m.user_id.0,
     }))
 }
+
+/// The groups `user` is a member of, with their role, in id order (the
+/// order to lock them in).
+pub fn groups_of(conn: &mut DbConn, user: UserId) -> StoreResult<Vec<(Uuid, Role)>> {
+    let rows = conversation_members::table
+        .inner_join(crate::schema::conversations::table)
+        .filter(conversation_members::user_id.eq(Id::from(user)))
+        .filter(
+            crate::schema::conversations::kind
+                .eq(passerelle_domain::ConversationKind::Group.as_str()),
+        )
+        .order(conversation_members::conversation_id.asc())
+        .select((
+            conversation_members::conversation_id,
+            conversation_members::role,
+        ))
+        .load::<(Id, String)>(&mut conn.0)
+        .db()?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, role)| (id.0, Role::from_stored(&role)))
+        .collect())
+}
+
+/// Who takes over a group whose owner goes: its longest-standing admin,
+/// else its longest-standing member (ties by user id); never `leaving`.
+pub fn successor(
+    conn: &mut DbConn,
+    conversation: Uuid,
+    leaving: UserId,
+) -> StoreResult<Option<UserId>> {
+    for role in [Role::Admin, Role::Member] {
+        let found = conversation_members::table
+            .filter(conversation_members::conversation_id.eq(Id(conversation)))
+            .filter(conversation_members::user_id.ne(Id::from(leaving)))
+            .filter(conversation_members::role.eq(role.as_str()))
+            .order((
+                conversation_members::joined_at.asc(),
+                conversation_members::user_id.asc(),
+            ))
+            .select(conversation_members::user_id)
+            .first::<Id>(&mut conn.0)
+            .optional()
+            .db()?;
+        if let Some(user) = found {
+            return Ok(Some(user.into()));
+        }
+    }
+    Ok(None)
+}

@@ -327,3 +327,49 @@ pub(crate) fn join_now(
     let membership = conversations::membership(conn, c.id, me)?;
     Ok((view(conn, c, me, membership)?, events))
 }
+
+/// Takes `me` out of every group before their account is deleted (in the
+/// deletion's transaction): a group they were alone in is deleted; one
+/// they owned passes to its longest-standing admin, else member. The
+/// remaining members get `member_left` (and `owner_transferred`), as if
+/// they had left; direct conversations simply lose the member.
+pub(crate) fn depart_all(
+    conn: &mut DbConn,
+    me: UserId,
+    now: DateTime<Utc>,
+) -> Result<Vec<StreamEvent>, ApiError> {
+    let mut notes = Notes::default();
+    for (id, my_role) in conversations::groups_of(conn, me)? {
+        if conversations::lock(conn, id)?.is_none() {
+            continue;
+        }
+        let successor = match my_role {
+            Role::Owner => conversations::successor(conn, id, me)?,
+            _ => None,
+        };
+        conversations::remove_member(conn, id, me)?;
+        let rest = conversations::member_ids(conn, id)?;
+        if rest.is_empty() {
+            conversations::delete(conn, id)?;
+            continue;
+        }
+        notes.push(
+            rest.clone(),
+            id,
+            ConversationChange::MemberLeft,
+            Subject::of(me, me),
+            now,
+        )?;
+        if let Some(next) = successor {
+            conversations::set_role(conn, id, next, Role::Owner)?;
+            notes.push(
+                rest,
+                id,
+                ConversationChange::OwnerTransferred,
+                Subject::of(next, me).with_role(Role::Owner),
+                now,
+            )?;
+        }
+    }
+    Ok(notes.append(conn, now)?)
+}
