@@ -11,10 +11,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
-    Ack, Authenticated, ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode,
-    MessageEvent, MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume,
-    SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
+    Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
+    FrameError, FrameErrorBody, FrameErrorCode, MessageEvent, MessageType, Pong, Ready, Reauth,
+    ReceiptEvent, ReceiptStatus, Resume, SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced,
+    TOKEN_PREFIX, Truncated, close,
 };
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
@@ -193,6 +195,17 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 at: at(),
             },
         },
+        ServerFrame::Conversation {
+            seq: 6,
+            payload: ConversationEvent {
+                conversation_id: uuid(7),
+                change: ConversationChange::RoleChanged,
+                user_id: Some(uuid(6)),
+                actor_id: Some(uuid(1)),
+                role: Some(MemberRole::Admin),
+                at: at(),
+            },
+        },
         ServerFrame::Sent {
             id: id.clone(),
             payload: Sent {
@@ -240,15 +253,16 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Ready { payload } => (0, schema_of(payload)),
         ServerFrame::Message { payload, .. } => (1, schema_of(payload)),
         ServerFrame::Receipt { payload, .. } => (2, schema_of(payload)),
-        ServerFrame::Sent { payload, .. } => (3, schema_of(payload)),
-        ServerFrame::Synced { payload, .. } => (4, schema_of(payload)),
-        ServerFrame::Truncated { payload, .. } => (5, schema_of(payload)),
-        ServerFrame::Authenticated { payload, .. } => (6, schema_of(payload)),
-        ServerFrame::Pong { payload, .. } => (7, schema_of(payload)),
-        ServerFrame::Error { payload, .. } => (8, schema_of(payload)),
+        ServerFrame::Conversation { payload, .. } => (3, schema_of(payload)),
+        ServerFrame::Sent { payload, .. } => (4, schema_of(payload)),
+        ServerFrame::Synced { payload, .. } => (5, schema_of(payload)),
+        ServerFrame::Truncated { payload, .. } => (6, schema_of(payload)),
+        ServerFrame::Authenticated { payload, .. } => (7, schema_of(payload)),
+        ServerFrame::Pong { payload, .. } => (8, schema_of(payload)),
+        ServerFrame::Error { payload, .. } => (9, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 9;
+const SERVER_VARIANTS: usize = 10;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -554,6 +568,47 @@ fn enums_list_every_variant() {
         (0..11).collect::<Vec<_>>()
     );
     assert_enum(&doc, "FrameErrorCode", &codes);
+
+    let changes = [
+        ConversationChange::Created,
+        ConversationChange::MemberJoined,
+        ConversationChange::MemberAdded,
+        ConversationChange::MemberInvited,
+        ConversationChange::InviteDeclined,
+        ConversationChange::MemberLeft,
+        ConversationChange::MemberRemoved,
+        ConversationChange::RoleChanged,
+        ConversationChange::OwnerTransferred,
+        ConversationChange::Updated,
+        ConversationChange::JoinLinkChanged,
+    ];
+    let index = |c: &ConversationChange| match c {
+        ConversationChange::Created => 0,
+        ConversationChange::MemberJoined => 1,
+        ConversationChange::MemberAdded => 2,
+        ConversationChange::MemberInvited => 3,
+        ConversationChange::InviteDeclined => 4,
+        ConversationChange::MemberLeft => 5,
+        ConversationChange::MemberRemoved => 6,
+        ConversationChange::RoleChanged => 7,
+        ConversationChange::OwnerTransferred => 8,
+        ConversationChange::Updated => 9,
+        ConversationChange::JoinLinkChanged => 10,
+    };
+    assert_eq!(
+        changes.iter().map(index).collect::<Vec<_>>(),
+        (0..11).collect::<Vec<_>>()
+    );
+    assert_enum(&doc, "ConversationChange", &changes);
+
+    let roles = [MemberRole::Owner, MemberRole::Admin, MemberRole::Member];
+    let index = |r: &MemberRole| match r {
+        MemberRole::Owner => 0,
+        MemberRole::Admin => 1,
+        MemberRole::Member => 2,
+    };
+    assert_eq!(roles.iter().map(index).collect::<Vec<_>>(), vec![0, 1, 2]);
+    assert_enum(&doc, "MemberRole", &roles);
 
     let statuses = [ReceiptStatus::Delivered];
     let index = |s: &ReceiptStatus| match s {

@@ -330,3 +330,133 @@ pub async fn not_found_body(resp: Response) -> Value {
     assert_eq!(body["error"]["code"], "not_found", "{body}");
     body
 }
+
+// ---- conversations ----
+
+/// A request with an optional JSON body, as `d`.
+pub async fn call(
+    s: &TestServer,
+    d: &Device,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut req = authed(s, method, path, &d.access);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.expect("request")
+}
+
+/// `POST /v1/conversations` for a group with `extra` fields; asserts 201
+/// and returns the conversation.
+pub async fn new_group(s: &TestServer, owner: &Device, name: &str, extra: Value) -> Value {
+    let mut body = json!({"kind": "group", "name": name});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    let resp = call(
+        s,
+        owner,
+        reqwest::Method::POST,
+        "/v1/conversations",
+        Some(body),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::CREATED, "create group {name}");
+    json(resp).await
+}
+
+/// A group with add policy `direct` owned by `owner`, with `members`
+/// added; returns its id.
+pub async fn group_with(s: &TestServer, owner: &Device, name: &str, members: &[&Device]) -> String {
+    let ids: Vec<&str> = members.iter().map(|d| d.user_id.as_str()).collect();
+    let g = new_group(
+        s,
+        owner,
+        name,
+        json!({"addPolicy": "direct", "members": ids}),
+    )
+    .await;
+    assert_eq!(g["memberCount"], 1 + members.len() as u64, "{g}");
+    g["id"].as_str().expect("id").to_owned()
+}
+
+/// `POST /v1/conversations/{id}/members {userId}`.
+pub async fn add_member(s: &TestServer, d: &Device, conversation: &str, user: &str) -> Response {
+    call(
+        s,
+        d,
+        reqwest::Method::POST,
+        &format!("/v1/conversations/{conversation}/members"),
+        Some(json!({"userId": user})),
+    )
+    .await
+}
+
+/// The user ids of a conversation's members, as `d` lists them.
+pub async fn member_ids(s: &TestServer, d: &Device, conversation: &str) -> Vec<String> {
+    let resp = call(
+        s,
+        d,
+        reqwest::Method::GET,
+        &format!("/v1/conversations/{conversation}/members?limit=100"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    json(resp).await["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["userId"].as_str().expect("userId").to_owned())
+        .collect()
+}
+
+/// The next frame, which must be a `conversation` event.
+pub async fn next_change(
+    conn: &mut passerelle_client::Connection,
+) -> passerelle_client::ws::ConversationEvent {
+    match next(conn).await {
+        passerelle_client::ws::ServerFrame::Conversation { payload, .. } => payload,
+        other => panic!("expected a conversation event, got {other:?}"),
+    }
+}
+
+/// Asserts that each connection's next frame is the `change` of
+/// `conversation` about `user` (when given).
+pub async fn expect_change(
+    conns: &mut [&mut passerelle_client::Connection],
+    conversation: &str,
+    change: passerelle_client::ws::ConversationChange,
+    user: Option<&str>,
+) -> Vec<passerelle_client::ws::ConversationEvent> {
+    let mut events = Vec::new();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let e = next_change(conn).await;
+        assert_eq!(
+            e.conversation_id.to_string(),
+            conversation,
+            "connection {i}"
+        );
+        assert_eq!(e.change, change, "connection {i}: {e:?}");
+        if let Some(u) = user {
+            assert_eq!(
+                e.user_id.map(|u| u.to_string()).as_deref(),
+                Some(u),
+                "connection {i}"
+            );
+        }
+        events.push(e);
+    }
+    events
+}
+
+/// A `message` frame for a conversation.
+pub fn message_in(conversation: &str) -> passerelle_client::ws::SendMessage {
+    passerelle_client::ws::SendMessage {
+        recipient_id: None,
+        conversation_id: Some(conversation.parse().expect("uuid")),
+        ..message_to(&uuid::Uuid::nil().to_string())
+    }
+}

@@ -55,6 +55,16 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: the username is taken.
     UsernameTaken,
+    /// 409: a group already has this name.
+    NameTaken,
+    /// 409: the group has as many members as its `memberCap` allows.
+    MemberCapReached,
+    /// 409: the user is already a member of the group.
+    AlreadyMember,
+    /// 409: the owner must hand ownership to another member before leaving.
+    OwnerMustTransfer,
+    /// 409: direct conversations have no settings and no membership changes.
+    DirectConversation,
     /// 413: the body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
@@ -86,6 +96,11 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UsernameTaken => "username_taken",
+            Self::NameTaken => "name_taken",
+            Self::MemberCapReached => "member_cap_reached",
+            Self::AlreadyMember => "already_member",
+            Self::OwnerMustTransfer => "owner_must_transfer",
+            Self::DirectConversation => "direct_conversation",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

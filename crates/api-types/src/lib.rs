@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod conversations;
 pub mod devices;
 pub mod error;
 pub mod health;
@@ -18,6 +19,12 @@ pub mod ws;
 
 pub use account::{ChangePasswordRequest, DeleteAccountRequest, Me, UpdateMeRequest};
 pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};
+pub use conversations::{
+    AddMemberRequest, AddMemberResponse, AddOutcome, AddPolicy, AssignableRole, Conversation,
+    ConversationKind, ConversationList, CreateConversationRequest, CreateDirect, CreateGroup,
+    GroupVisibility, Invite, InviteList, JoinLink, Member, MemberList, MemberRole, SetRoleRequest,
+    TransferOwnershipRequest, UpdateConversationRequest,
+};
 pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::{Health, Readiness};

@@ -4,7 +4,7 @@
 //! Clients send [`ClientFrame`]s; the payload type is chosen by `type` and
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
-//! stream carry a per-device `seq`. Message frames carry metadata only: no
+//! stream (`message`, `receipt`, `conversation`) carry a per-device `seq`. Message frames carry metadata only: no
 //! field holds content, ciphertext or keys.
 
 use chrono::{DateTime, Utc};
@@ -213,6 +213,13 @@ pub enum ServerFrame {
     /// A durable stream event: one recipient device acknowledged a message
     /// this user sent.
     Receipt { seq: u64, payload: ReceiptEvent },
+    /// A durable stream event: a conversation of this user changed
+    /// (created, members joined, left, were invited, added or removed,
+    /// roles, settings, join link).
+    Conversation {
+        seq: u64,
+        payload: ConversationEvent,
+    },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,7 +262,9 @@ impl ServerFrame {
     /// The stream sequence, for stream events.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Self::Message { seq, .. } | Self::Receipt { seq, .. } => Some(*seq),
+            Self::Message { seq, .. }
+            | Self::Receipt { seq, .. }
+            | Self::Conversation { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -319,6 +328,57 @@ pub struct ReceiptEvent {
     pub user_id: Uuid,
     pub device_id: Uuid,
     pub status: ReceiptStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// What changed in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationChange {
+    /// The conversation was created (`actorId`: its creator).
+    Created,
+    /// `userId` became a member by accepting an invitation, joining a
+    /// public group or using a join link.
+    MemberJoined,
+    /// `actorId` added `userId` (add policy `direct`).
+    MemberAdded,
+    /// `actorId` invited `userId`.
+    MemberInvited,
+    /// `userId` declined `actorId`'s invitation.
+    InviteDeclined,
+    /// `userId` left.
+    MemberLeft,
+    /// `actorId` removed `userId`.
+    MemberRemoved,
+    /// `actorId` (the owner) gave `userId` the role `role`.
+    RoleChanged,
+    /// `actorId` handed ownership to `userId`; `actorId` is now an admin.
+    OwnerTransferred,
+    /// `actorId` changed the title, visibility, add policy or member cap.
+    Updated,
+    /// `actorId` created, replaced or revoked the join link (the token is
+    /// never in the event).
+    JoinLinkChanged,
+}
+
+/// A membership or settings change of a conversation. Re-read the
+/// conversation (`GET /v1/conversations/{id}`) for its new state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationEvent {
+    pub conversation_id: Uuid,
+    pub change: ConversationChange,
+    /// The member (or invitee) the change is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    /// Who made the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<Uuid>,
+    /// `userId`'s role after the change, where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub role: Option<crate::conversations::MemberRole>,
+    /// When the change was made.
     pub at: DateTime<Utc>,
 }
 
@@ -451,6 +511,29 @@ mod tests {
         assert!(
             serde_json::from_str::<ClientEnvelope>(r#"{"type":"ping","payload":{},"extra":1}"#)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn conversation_events_have_the_documented_shape() {
+        let f = ServerFrame::Conversation {
+            seq: 9,
+            payload: ConversationEvent {
+                conversation_id: Uuid::nil(),
+                change: ConversationChange::RoleChanged,
+                user_id: Some(Uuid::nil()),
+                actor_id: None,
+                role: Some(crate::conversations::MemberRole::Admin),
+                at: DateTime::from_timestamp(0, 0).expect("time"),
+            },
+        };
+        assert_eq!(f.seq(), Some(9));
+        assert_eq!(
+            serde_json::to_value(&f).expect("json"),
+            serde_json::json!({"type": "conversation", "seq": 9, "payload": {
+                "conversationId": Uuid::nil(), "change": "role_changed",
+                "userId": Uuid::nil(), "role": "admin",
+                "at": "1970-01-01T00:00:00Z"}})
         );
     }
 

@@ -1,5 +1,6 @@
-//! Passerelle's domain vocabulary: identifiers, validated values and the
-//! privacy rules (who may see a profile) that every other crate shares. No
+//! Passerelle's domain vocabulary: identifiers, validated values, the
+//! privacy rules (who may see a profile) and the conversation rules (which
+//! member may change what) that every other crate shares. No
 //! IO lives here, so these types can be used by the store, the auth layer,
 //! the gateway and the clients alike.
 //!
@@ -8,11 +9,16 @@
 //! whose messages are written for API clients (they name the rule broken and
 //! never echo secrets).
 
+mod conversation;
 mod error;
 mod ids;
 mod social;
 mod text;
 
+pub use conversation::{
+    AddPolicy, ConversationKind, GroupName, GroupTitle, MIN_MEMBER_CAP, Role, Visibility,
+    check_member_cap,
+};
 pub use error::DomainError;
 pub use ids::{DeviceId, UserId};
 pub use social::{

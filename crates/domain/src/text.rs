@@ -93,7 +93,11 @@ impl std::fmt::Debug for Password {
     }
 }
 
-fn bounded_text(field: &'static str, raw: &str, max: usize) -> Result<String, DomainError> {
+pub(crate) fn bounded_text(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+) -> Result<String, DomainError> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(DomainError::new(field, "must not be empty"));

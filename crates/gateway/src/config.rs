@@ -25,7 +25,26 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub ws: WsSettings,
     pub routing: RoutingSettings,
+    pub conversations: ConversationSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConversationSettings {
+    /// A new group's member cap when its creator names none.
+    pub default_member_cap: u32,
+    /// The largest member cap a group may ask for.
+    pub max_member_cap: u32,
+}
+
+impl Default for ConversationSettings {
+    fn default() -> Self {
+        Self {
+            default_member_cap: 1000,
+            max_member_cap: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -233,6 +252,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             ws: WsSettings::default(),
             routing: RoutingSettings::default(),
+            conversations: ConversationSettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -50,6 +50,16 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("this username is taken")]
     UsernameTaken,
+    #[error("a group already has this name")]
+    NameTaken,
+    #[error("the group has as many members as its member cap allows")]
+    MemberCapReached,
+    #[error("the user is already a member")]
+    AlreadyMember,
+    #[error("hand ownership to another member before leaving")]
+    OwnerMustTransfer,
+    #[error("{0}")]
+    DirectConversation(&'static str),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -81,6 +91,11 @@ impl ApiError {
             Self::NotFound => ErrorCode::NotFound,
             Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
             Self::UsernameTaken => ErrorCode::UsernameTaken,
+            Self::NameTaken => ErrorCode::NameTaken,
+            Self::MemberCapReached => ErrorCode::MemberCapReached,
+            Self::AlreadyMember => ErrorCode::AlreadyMember,
+            Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
+            Self::DirectConversation(_) => ErrorCode::DirectConversation,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -105,7 +120,12 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) | Self::WrongPassword => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::UsernameTaken => StatusCode::CONFLICT,
+            Self::UsernameTaken
+            | Self::NameTaken
+            | Self::MemberCapReached
+            | Self::AlreadyMember
+            | Self::OwnerMustTransfer
+            | Self::DirectConversation(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

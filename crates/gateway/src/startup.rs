@@ -180,6 +180,17 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         )
         .into());
     }
+    let caps = &settings.conversations;
+    if passerelle_domain::check_member_cap(caps.default_member_cap, caps.max_member_cap).is_err() {
+        return Err(format!(
+            "conversations: default_member_cap ({}) must be {} to max_member_cap ({}), and max_member_cap at least {}",
+            caps.default_member_cap,
+            passerelle_domain::MIN_MEMBER_CAP,
+            caps.max_member_cap,
+            passerelle_domain::MIN_MEMBER_CAP,
+        )
+        .into());
+    }
     let external = ExternalVerifier::new(auth.external_providers.clone())?;
     let hasher = PasswordHasher::new(auth.argon2.clone(), auth.max_concurrent_hashes.max(1))?;
     let redis = settings

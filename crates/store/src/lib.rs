@@ -1,13 +1,15 @@
 //! Passerelle's persistence layer: accounts (users, devices, refresh
 //! tokens), the social graph (contacts, blocks, profiles and privacy
-//! settings), message metadata and every device's durable event stream, in
+//! settings), conversations (direct, groups, members, invitations), message
+//! metadata and every device's durable event stream, in
 //! PostgreSQL or SQLite through one diesel code path.
 //!
 //! Owns the schema, the embedded migrations and every query. Diesel stays
 //! inside: callers get a [`Store`] (pool + backend), run closures on an
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
-//! [`devices`], [`refresh_tokens`], [`social`], [`streams`] and [`batch`].
+//! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
+//! [`streams`] and [`batch`].
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -24,6 +26,7 @@ mod storage_tests;
 
 pub mod admin;
 pub mod batch;
+pub mod conversations;
 pub mod devices;
 pub mod history;
 pub mod refresh_tokens;

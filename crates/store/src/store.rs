@@ -95,9 +95,15 @@ impl Store {
             let backend = Backend::from_url(&url);
             let in_memory = matches!(target(&url), Target::Sqlite(":memory:"));
             drop(establish(&url)?);
+            // No idle connections kept on purpose (`min_idle` 0): otherwise
+            // r2d2 opens a replacement on its own thread each time the last
+            // idle one is checked out, and a process that ends meanwhile (a
+            // `passerelle migrate` right after its one query) can crash in
+            // libpq's TLS teardown while that thread is connecting. Used
+            // connections stay pooled until `idle_timeout`.
             let mut builder = r2d2::Pool::builder()
                 .max_size(if in_memory { 1 } else { options.max_size })
-                .min_idle(Some(1))
+                .min_idle(Some(if in_memory { 1 } else { 0 }))
                 .connection_timeout(options.connection_timeout);
             if in_memory {
                 // Each in-memory connection is its own database: keep the one.

@@ -134,6 +134,23 @@ pub fn find_by_external(
         .map(|r| r.map(UserRow::from))
 }
 
+/// Which of `ids` name an existing account, in one statement.
+pub fn existing(
+    conn: &mut DbConn,
+    ids: &[UserId],
+) -> StoreResult<std::collections::HashSet<UserId>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let ids: Vec<Id> = ids.iter().map(|u| Id::from(*u)).collect();
+    let found = crate::conn::on_backend!(conn, |c| users::table
+        .filter(users::id.eq_any(&ids))
+        .select(users::id)
+        .load::<Id>(c))
+    .db()?;
+    Ok(found.into_iter().map(UserId::from).collect())
+}
+
 /// Sets (or clears) the display name; `None` if there is no such user.
 pub fn set_display_name(
     conn: &mut DbConn,

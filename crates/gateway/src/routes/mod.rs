@@ -10,11 +10,15 @@ use crate::error::method_not_allowed;
 pub mod auth;
 pub mod blocks;
 pub mod contacts;
+pub mod conversations;
 pub mod devices;
+pub mod groups;
 pub mod health;
 pub mod history;
+pub mod invites;
 pub mod jwks;
 pub mod me;
+pub mod members;
 pub mod metrics;
 pub mod pagination;
 pub mod users;
@@ -61,6 +65,56 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(blocks::unblock::unblock)),
         )
         .service(resource("/v1/users/{username}").route(web::get().to(users::show::show)))
+        .service(
+            resource("/v1/conversations")
+                .route(web::get().to(conversations::list::list))
+                .route(web::post().to(conversations::create::create)),
+        )
+        .service(
+            resource("/v1/conversations/{id}")
+                .route(web::get().to(conversations::show::show))
+                .route(web::patch().to(conversations::update::update)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/members")
+                .route(web::get().to(members::list::list))
+                .route(web::post().to(members::add::add)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/members/{user_id}")
+                .route(web::delete().to(members::remove::remove)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/members/{user_id}/role")
+                .route(web::put().to(members::set_role::set_role)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/owner")
+                .route(web::post().to(members::transfer_owner::transfer)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/join")
+                .route(web::post().to(conversations::join::join)),
+        )
+        .service(
+            resource("/v1/conversations/{id}/join-link")
+                .route(web::post().to(conversations::link_create::create_link))
+                .route(web::delete().to(conversations::link_revoke::revoke_link)),
+        )
+        .service(
+            resource("/v1/join/{token}")
+                .route(web::post().to(conversations::join_by_link::join_by_link)),
+        )
+        .service(resource("/v1/invites").route(web::get().to(invites::list::list)))
+        .service(
+            resource("/v1/invites/{conversation_id}/accept")
+                .route(web::post().to(invites::accept::accept)),
+        )
+        .service(
+            resource("/v1/invites/{conversation_id}/decline")
+                .route(web::post().to(invites::decline::decline)),
+        )
+        .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
         .service(
             resource("/v1/conversations/{conversation_id}/messages")
                 .route(web::get().to(history::list::list)),

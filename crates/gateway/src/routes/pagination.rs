@@ -1,7 +1,7 @@
 //! Paging of list endpoints: the `limit` rule and the opaque cursor.
 //!
 //! A cursor is a position in one caller's own list (the entry's time and the
-//! listed user's id), encoded as unpadded base64url of 24 bytes: the time in
+//! listed user's, or conversation's, id), encoded as unpadded base64url of 24 bytes: the time in
 //! microseconds since the epoch (big-endian `i64`) and the UUID. It is not
 //! signed: forging one only moves the caller within their own list.
 
@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::DateTime;
 use passerelle_api_types::PageQuery;
 use passerelle_domain::UserId;
+use passerelle_store::conversations::Position;
 use passerelle_store::social::PageKey;
 use uuid::Uuid;
 
@@ -36,6 +37,25 @@ impl PageRequest {
         let after = q.cursor.as_deref().map(decode).transpose()?;
         Ok(Self { limit, after })
     }
+}
+
+impl PageRequest {
+    /// The position as the conversation lists take it (the same cursor
+    /// format: a time and an id).
+    pub fn position(&self) -> Option<Position> {
+        self.after.map(|k| Position {
+            at: k.at,
+            id: k.user_id.0,
+        })
+    }
+}
+
+/// The cursor text of a conversation list's position.
+pub fn encode_position(p: Position) -> String {
+    encode(PageKey {
+        at: p.at,
+        user_id: UserId(p.id),
+    })
 }
 
 /// The cursor text of a position.

@@ -32,9 +32,6 @@ use crate::sql_types::{Id, Ts};
 
 use super::WriteOp;
 
-/// The most members a direct conversation has.
-const DIRECT_CAP: i32 = 2;
-
 /// Where one send goes.
 #[derive(Debug, Clone)]
 pub(crate) enum Route {
@@ -49,6 +46,8 @@ pub(crate) enum Route {
     /// `replyTo` names no message of this conversation the sender can see.
     BadReply,
 }
+
+use crate::conversations::{DIRECT_CAP, direct_key};
 
 #[derive(Insertable)]
 #[diesel(table_name = conversations, treat_none_as_default_value = false)]
@@ -69,12 +68,6 @@ struct NewMember<'a> {
     user_id: Id,
     role: &'a str,
     joined_at: Ts,
-}
-
-/// The key of a pair's direct conversation: both ids, lower first.
-pub(crate) fn direct_key(a: UserId, b: UserId) -> String {
-    let (lo, hi) = if a.0 <= b.0 { (a, b) } else { (b, a) };
-    format!("{}:{}", lo.0, hi.0)
 }
 
 /// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`).
@@ -241,9 +234,9 @@ fn direct_conversations(
         .iter()
         .map(|(key, (creator, _))| NewDirect {
             id: Id(Uuid::now_v7()),
-            kind: "direct",
+            kind: passerelle_domain::ConversationKind::Direct.as_str(),
             direct_key: Some(key.as_str()),
-            member_cap: DIRECT_CAP,
+            member_cap: i32::try_from(DIRECT_CAP).unwrap_or(2),
             created_by: Some(Id::from(*creator)),
             created_at: ts,
             updated_at: ts,

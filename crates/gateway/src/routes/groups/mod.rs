@@ -1,0 +1,3 @@
+//! `/v1/groups/{name}`: public groups found by their exact name.
+
+pub mod show;
