@@ -190,3 +190,55 @@ async fn bad_history_queries_are_refused() {
     .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
 }
+
+#[tokio::test]
+async fn group_history_starts_when_you_joined_and_ends_when_you_leave() {
+    let s = server().await;
+    let owner = register(&s, "vic").await;
+    let early = register(&s, "wes").await;
+    let late = register(&s, "xia").await;
+    let group = group_with(&s, &owner, "history-club", &[&early]).await;
+    let conversation: Uuid = group.parse().unwrap();
+    let (mut co, _) = ws_resumed(&s, &owner, None).await;
+
+    let before = message_in(&group);
+    co.send_message(before.clone()).await.unwrap();
+    assert!(matches!(next(&mut co).await, ServerFrame::Sent { .. }));
+    assert_eq!(
+        add_member(&s, &owner, &group, &late.user_id).await.status(),
+        StatusCode::CREATED
+    );
+    let after = message_in(&group);
+    co.send_message(after.clone()).await.unwrap();
+    // The owner's session also gets the membership event; skip to `sent`.
+    loop {
+        if let ServerFrame::Sent { payload, .. } = next(&mut co).await {
+            assert_eq!(payload.message_id, after.message_id);
+            break;
+        }
+    }
+
+    let at_early = json(page(&s, &early, conversation, "").await).await;
+    assert_eq!(ids_of(&at_early), vec![after.message_id, before.message_id]);
+    let at_late = json(page(&s, &late, conversation, "").await).await;
+    assert_eq!(
+        ids_of(&at_late),
+        vec![after.message_id],
+        "nothing from before joining"
+    );
+
+    // Removed: the history is gone with the membership, the same 404 as for
+    // a stranger.
+    let remove = call(
+        &s,
+        &owner,
+        Method::DELETE,
+        &format!("/v1/conversations/{group}/members/{}", late.user_id),
+        None,
+    )
+    .await;
+    assert_eq!(remove.status(), StatusCode::NO_CONTENT);
+    let gone = not_found_body(page(&s, &late, conversation, "").await).await;
+    let nothing = not_found_body(page(&s, &late, Uuid::new_v4(), "").await).await;
+    assert_eq!(gone, nothing);
+}
