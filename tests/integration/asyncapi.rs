@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
-    FrameError, FrameErrorBody, FrameErrorCode, MessageEvent, MessageType, Pong, Ready, Reauth,
-    ReceiptEvent, ReceiptStatus, Resume, SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced,
-    TOKEN_PREFIX, Truncated, close,
+    DeletionReason, FrameError, FrameErrorBody, FrameErrorCode, MessageDeleted, MessageEvent,
+    MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume, SUBPROTOCOL,
+    SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
@@ -206,6 +206,15 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 at: at(),
             },
         },
+        ServerFrame::Deleted {
+            seq: 7,
+            payload: MessageDeleted {
+                conversation_id: uuid(7),
+                message_id: uuid(4),
+                reason: DeletionReason::Retracted,
+                at: at(),
+            },
+        },
         ServerFrame::Sent {
             id: id.clone(),
             payload: Sent {
@@ -260,9 +269,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Authenticated { payload, .. } => (7, schema_of(payload)),
         ServerFrame::Pong { payload, .. } => (8, schema_of(payload)),
         ServerFrame::Error { payload, .. } => (9, schema_of(payload)),
+        ServerFrame::Deleted { payload, .. } => (10, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 10;
+const SERVER_VARIANTS: usize = 11;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -609,6 +619,13 @@ fn enums_list_every_variant() {
     };
     assert_eq!(roles.iter().map(index).collect::<Vec<_>>(), vec![0, 1, 2]);
     assert_enum(&doc, "MemberRole", &roles);
+
+    let reasons = [DeletionReason::Retracted];
+    let index = |r: &DeletionReason| match r {
+        DeletionReason::Retracted => 0,
+    };
+    assert_eq!(reasons.iter().map(index).collect::<Vec<_>>(), vec![0]);
+    assert_enum(&doc, "DeletionReason", &reasons);
 
     let statuses = [ReceiptStatus::Delivered];
     let index = |s: &ReceiptStatus| match s {

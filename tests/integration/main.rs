@@ -30,6 +30,7 @@ mod profiles;
 mod realtime_handshake;
 mod realtime_lifecycle;
 mod realtime_routing;
+mod retract;
 mod schema;
 mod send_routing;
 mod throttling;

@@ -65,6 +65,8 @@ pub enum ErrorCode {
     OwnerMustTransfer,
     /// 409: direct conversations have no settings and no membership changes.
     DirectConversation,
+    /// 409: the message is older than the retraction window.
+    RetractWindowPassed,
     /// 413: the body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
@@ -101,6 +103,7 @@ impl ErrorCode {
             Self::AlreadyMember => "already_member",
             Self::OwnerMustTransfer => "owner_must_transfer",
             Self::DirectConversation => "direct_conversation",
+            Self::RetractWindowPassed => "retract_window_passed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

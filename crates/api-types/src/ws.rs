@@ -220,6 +220,9 @@ pub enum ServerFrame {
         seq: u64,
         payload: ConversationEvent,
     },
+    /// A durable stream event: a message is gone (its sender retracted it);
+    /// clients drop it. Its earlier events are gone from the stream too.
+    Deleted { seq: u64, payload: MessageDeleted },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -264,7 +267,8 @@ impl ServerFrame {
         match self {
             Self::Message { seq, .. }
             | Self::Receipt { seq, .. }
-            | Self::Conversation { seq, .. } => Some(*seq),
+            | Self::Conversation { seq, .. }
+            | Self::Deleted { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -328,6 +332,25 @@ pub struct ReceiptEvent {
     pub user_id: Uuid,
     pub device_id: Uuid,
     pub status: ReceiptStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// Why a message is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionReason {
+    /// Its sender retracted it.
+    Retracted,
+}
+
+/// A message was deleted: drop it (and its blob reference).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageDeleted {
+    pub conversation_id: Uuid,
+    /// The sender's `messageId`.
+    pub message_id: Uuid,
+    pub reason: DeletionReason,
     pub at: DateTime<Utc>,
 }
 

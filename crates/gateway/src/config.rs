@@ -36,6 +36,8 @@ pub struct ConversationSettings {
     pub default_member_cap: u32,
     /// The largest member cap a group may ask for.
     pub max_member_cap: u32,
+    /// How long after sending a sender may retract a message.
+    pub retract_window_secs: u64,
 }
 
 impl Default for ConversationSettings {
@@ -43,6 +45,7 @@ impl Default for ConversationSettings {
         Self {
             default_member_cap: 1000,
             max_member_cap: 10_000,
+            retract_window_secs: 86_400,
         }
     }
 }

@@ -60,6 +60,8 @@ pub enum ApiError {
     OwnerMustTransfer,
     #[error("{0}")]
     DirectConversation(&'static str),
+    #[error("the message is older than the retraction window")]
+    RetractWindowPassed,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -96,6 +98,7 @@ impl ApiError {
             Self::AlreadyMember => ErrorCode::AlreadyMember,
             Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
             Self::DirectConversation(_) => ErrorCode::DirectConversation,
+            Self::RetractWindowPassed => ErrorCode::RetractWindowPassed,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -125,7 +128,8 @@ impl ResponseError for ApiError {
             | Self::MemberCapReached
             | Self::AlreadyMember
             | Self::OwnerMustTransfer
-            | Self::DirectConversation(_) => StatusCode::CONFLICT,
+            | Self::DirectConversation(_)
+            | Self::RetractWindowPassed => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -34,6 +34,7 @@ use crate::routes;
         routes::me::password::change,
         routes::me::delete::delete,
         routes::history::list::list,
+        routes::history::retract::retract,
         routes::contacts::list::list,
         routes::contacts::add::add,
         routes::contacts::remove::remove,

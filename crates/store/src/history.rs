@@ -88,3 +88,89 @@ pub fn page(
         more,
     }))
 }
+
+/// What became of a retraction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retraction {
+    /// No such message in the conversation for this user (not a member, a
+    /// message withheld from them, or none at all).
+    NotFound,
+    /// The message is someone else's.
+    NotSender,
+    /// Older than the window.
+    TooLate,
+    /// Deleted; the `deleted` events to publish.
+    Done(Vec<crate::streams::StreamEvent>),
+}
+
+/// Retracts `message_id` (the sender's id) from `conversation` for `user`,
+/// its sender, if sent within `window` of `now`: the message and its stream
+/// events are deleted and a `deleted` event with `payload` goes to every
+/// member's devices (to the sender's only, for a message withheld from
+/// its recipient). Call inside a transaction.
+pub fn retract(
+    conn: &mut DbConn,
+    conversation: Uuid,
+    user: UserId,
+    message_id: Uuid,
+    window: chrono::Duration,
+    now: DateTime<Utc>,
+    payload: String,
+) -> StoreResult<Retraction> {
+    use crate::batch::{Note, append};
+    use crate::schema::device_events;
+    use crate::streams::EventKind;
+
+    if joined_at(conn, conversation, user)?.is_none() {
+        return Ok(Retraction::NotFound);
+    }
+    let found = messages::table
+        .filter(messages::conversation_id.eq(Some(Id(conversation))))
+        .filter(messages::message_id.eq(Id(message_id)))
+        .select(messages::all_columns)
+        .first::<MessageRecord>(&mut conn.0)
+        .optional()
+        .db()?
+        .map(MessageRow::from);
+    let Some(m) = found else {
+        return Ok(Retraction::NotFound);
+    };
+    if m.sender_id != user {
+        return Ok(if m.withheld {
+            Retraction::NotFound
+        } else {
+            Retraction::NotSender
+        });
+    }
+    if m.created_at + window < now {
+        return Ok(Retraction::TooLate);
+    }
+    let users: Vec<UserId> = if m.withheld {
+        vec![user]
+    } else {
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(Id(conversation)))
+            .select(conversation_members::user_id)
+            .load::<Id>(&mut conn.0)
+            .db()?
+            .into_iter()
+            .map(UserId::from)
+            .collect()
+    };
+    diesel::delete(device_events::table.filter(device_events::message_id.eq(Some(Id(m.id)))))
+        .execute(&mut conn.0)
+        .db()?;
+    diesel::delete(messages::table.filter(messages::id.eq(Id(m.id))))
+        .execute(&mut conn.0)
+        .db()?;
+    let events = append(
+        conn,
+        &[Note {
+            users,
+            kind: EventKind::Deleted,
+            payload,
+        }],
+        now,
+    )?;
+    Ok(Retraction::Done(events))
+}

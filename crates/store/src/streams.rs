@@ -119,6 +119,8 @@ pub enum EventKind {
     /// A conversation changed (created, members joined, left, were invited
     /// or removed, roles, settings); the payload says how.
     Conversation,
+    /// A message is gone (retracted); the payload names it.
+    Deleted,
 }
 
 impl EventKind {
@@ -127,6 +129,7 @@ impl EventKind {
             EventKind::Message => 1,
             EventKind::Receipt => 2,
             EventKind::Conversation => 3,
+            EventKind::Deleted => 4,
         }
     }
 
@@ -135,6 +138,7 @@ impl EventKind {
             1 => Some(EventKind::Message),
             2 => Some(EventKind::Receipt),
             3 => Some(EventKind::Conversation),
+            4 => Some(EventKind::Deleted),
             _ => None,
         }
     }

@@ -119,5 +119,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/conversations/{conversation_id}/messages")
                 .route(web::get().to(history::list::list)),
         )
+        .service(
+            resource("/v1/conversations/{conversation_id}/messages/{message_id}")
+                .route(web::delete().to(history::retract::retract)),
+        )
         .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
 }

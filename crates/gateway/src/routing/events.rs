@@ -55,6 +55,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
             "conversation",
             RawValue::from_string(e.payload.clone()?).ok()?,
         ),
+        (EventKind::Deleted, _) => ("deleted", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) => return None,
     };
     Some(Event {
