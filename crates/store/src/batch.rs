@@ -326,7 +326,7 @@ fn event_record(
         actor_user_id: actor.map(|(u, _)| u.into()),
         actor_device_id: actor.map(|(_, d)| d.into()),
         created_at,
-        payload: None,
+        meta: None,
     }
 }
 
@@ -651,7 +651,7 @@ pub fn append(
                     actor_user_id: None,
                     actor_device_id: None,
                     created_at: ts,
-                    payload: Some(note.payload.clone()),
+                    meta: Some(note.payload.clone()),
                 });
                 out.push(StreamEvent {
                     device_id: *device,

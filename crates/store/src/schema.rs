@@ -103,7 +103,7 @@ diesel::table! {
         actor_user_id -> Nullable<DbUuid>,
         actor_device_id -> Nullable<DbUuid>,
         created_at -> DbTimestamp,
-        payload -> Nullable<Text>,
+        meta -> Nullable<Text>,
     }
 }
 

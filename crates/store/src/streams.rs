@@ -172,7 +172,8 @@ pub(crate) struct EventRecord {
     pub actor_user_id: Option<Id>,
     pub actor_device_id: Option<Id>,
     pub created_at: Ts,
-    pub payload: Option<String>,
+    /// JSON metadata of the events that are not a message (column `meta`).
+    pub meta: Option<String>,
 }
 
 impl StreamEvent {
@@ -187,7 +188,7 @@ impl StreamEvent {
             seq: u64::try_from(e.seq).ok()?,
             kind: EventKind::from_code(e.kind)?,
             message: m.map(Into::into),
-            payload: e.payload,
+            payload: e.meta,
             actor_user_id: e.actor_user_id.map(Into::into),
             actor_device_id: e.actor_device_id.map(Into::into),
             created_at: e.created_at.get(),

@@ -10,10 +10,10 @@
 -- Replay joins `messages`, so an event whose message is gone is never
 -- shown.
 --
--- `message_id` becomes optional and `payload` holds the metadata of events
+-- `message_id` becomes optional and `meta` holds the metadata of events
 -- that are not a stored message (membership changes, retractions, ...):
 -- JSON, metadata only, never content.
 ALTER TABLE device_events DROP CONSTRAINT device_events_device_id_fkey;
 ALTER TABLE device_events DROP CONSTRAINT device_events_message_id_fkey;
 ALTER TABLE device_events ALTER COLUMN message_id DROP NOT NULL;
-ALTER TABLE device_events ADD COLUMN payload text;
+ALTER TABLE device_events ADD COLUMN meta text;

@@ -9,7 +9,7 @@ CREATE TABLE device_events_new (
     actor_user_id   BLOB,
     actor_device_id BLOB,
     created_at      TEXT NOT NULL,
-    payload         TEXT,
+    meta            TEXT,
     PRIMARY KEY (device_id, seq)
 );
 INSERT INTO device_events_new (device_id, seq, kind, message_id, actor_user_id,

@@ -142,7 +142,7 @@ impl InsertEvents {
             s.actor_user_id.push(r.actor_user_id.map(|i| i.0));
             s.actor_device_id.push(r.actor_device_id.map(|i| i.0));
             s.created_at.push(r.created_at.get());
-            s.payload.push(r.payload.clone());
+            s.payload.push(r.meta.clone());
         }
         s
     }
@@ -152,7 +152,7 @@ impl QueryFragment<Pg> for InsertEvents {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
             "INSERT INTO device_events (device_id, seq, kind, message_id, actor_user_id, \
-             actor_device_id, created_at, payload) SELECT * FROM unnest(",
+             actor_device_id, created_at, meta) SELECT * FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.device_id)?;
         out.push_sql(", ");
