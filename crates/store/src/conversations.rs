@@ -16,6 +16,8 @@
 //! `groups`, members in `members`, invitations in `invites`, a user's list
 //! in `listing`; all are re-exported here.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use passerelle_domain::{AddPolicy, ConversationKind, Visibility};
@@ -213,50 +215,87 @@ pub fn direct_key(a: UserId, b: UserId) -> String {
     format!("{}:{}", lo.0, hi.0)
 }
 
-/// Creates the direct conversation `key` of `creator` and `other` with both
-/// as members, unless it exists. `false` when it already existed (also when
-/// a concurrent transaction created it first: the unique key settles it).
-pub(crate) fn insert_direct(
+#[derive(Insertable)]
+#[diesel(table_name = conversations, treat_none_as_default_value = false)]
+struct NewDirect<'a> {
+    id: Id,
+    kind: &'a str,
+    direct_key: Option<&'a str>,
+    member_cap: i32,
+    created_by: Option<Id>,
+    created_at: Ts,
+    updated_at: Ts,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = conversation_members, treat_none_as_default_value = false)]
+struct NewMember<'a> {
+    conversation_id: Id,
+    user_id: Id,
+    role: &'a str,
+    joined_at: Ts,
+}
+
+/// Creates the direct conversations of `pairs` (key, creator, other), each
+/// with both users as members, unless they exist; returns the keys created
+/// here. One insert for all, in key order: transactions creating
+/// overlapping pairs (REST or send path, on any node) wait on the unique key
+/// in the same order, so they cannot deadlock, and a pair created
+/// concurrently elsewhere is settled by that key.
+pub(crate) fn insert_directs(
     conn: &mut DbConn,
-    key: &str,
-    creator: UserId,
-    other: UserId,
+    pairs: &[(&str, UserId, UserId)],
     ts: Ts,
-) -> StoreResult<bool> {
-    let id = Id(Uuid::now_v7());
-    let inserted = on_backend!(conn, |c| diesel::insert_into(conversations::table)
-        .values((
-            conversations::id.eq(id),
-            conversations::kind.eq(ConversationKind::Direct.as_str()),
-            conversations::direct_key.eq(Some(key)),
-            conversations::member_cap.eq(DIRECT_CAP as i32),
-            conversations::created_by.eq(Some(Id::from(creator))),
-            conversations::created_at.eq(ts),
-            conversations::updated_at.eq(ts),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))
-    .db()?;
-    if inserted == 0 {
-        return Ok(false);
+) -> StoreResult<HashSet<String>> {
+    if pairs.is_empty() {
+        return Ok(HashSet::new());
     }
-    let mut users = vec![creator];
-    if other != creator {
-        users.push(other);
+    let mut sorted: Vec<&(&str, UserId, UserId)> = pairs.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let rows: Vec<NewDirect> = sorted
+        .iter()
+        .map(|(key, creator, _)| NewDirect {
+            id: Id(Uuid::now_v7()),
+            kind: ConversationKind::Direct.as_str(),
+            direct_key: Some(key),
+            member_cap: DIRECT_CAP as i32,
+            created_by: Some(Id::from(*creator)),
+            created_at: ts,
+            updated_at: ts,
+        })
+        .collect();
+    let created: Vec<(Id, Option<String>)> =
+        on_backend!(conn, |c| diesel::insert_into(conversations::table)
+            .values(&rows)
+            .on_conflict_do_nothing()
+            .returning((conversations::id, conversations::direct_key))
+            .get_results(c))
+        .db()?;
+    let mut members = Vec::new();
+    let mut keys = HashSet::new();
+    for (id, key) in created {
+        let Some(key) = key else { continue };
+        let Some((_, a, b)) = sorted.iter().find(|p| p.0 == key) else {
+            continue;
+        };
+        for user in if a == b { vec![*a] } else { vec![*a, *b] } {
+            members.push(NewMember {
+                conversation_id: id,
+                user_id: Id::from(user),
+                role: "member",
+                joined_at: ts,
+            });
+        }
+        keys.insert(key);
     }
-    for user in users {
+    if !members.is_empty() {
         on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
-            .values((
-                conversation_members::conversation_id.eq(id),
-                conversation_members::user_id.eq(Id::from(user)),
-                conversation_members::role.eq("member"),
-                conversation_members::joined_at.eq(ts),
-            ))
+            .values(&members)
             .on_conflict_do_nothing()
             .execute(c))
         .db()?;
     }
-    Ok(true)
+    Ok(keys)
 }
 
 /// The direct conversation of `a` and `b`, created (by `a`, with both as
@@ -272,7 +311,7 @@ pub fn direct(
     let key = direct_key(a, b);
     let created = match find_direct(conn, &key)? {
         Some(found) => return Ok((found, false)),
-        None => insert_direct(conn, &key, a, b, Ts::new(now))?,
+        None => !insert_directs(conn, &[(key.as_str(), a, b)], Ts::new(now))?.is_empty(),
     };
     let found = find_direct(conn, &key)?
         .ok_or_else(|| StoreError::Internal("direct conversation vanished".into()))?;

@@ -100,13 +100,7 @@ pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
             _ => {}
         }
     }
-    by_user
-        .into_iter()
-        .map(|(user, mut events)| {
-            events.sort_by_key(|e| (e.device, e.seq));
-            (user.0, Envelope::Events { events }.encode())
-        })
-        .collect()
+    encode_by_user(by_user)
 }
 
 /// Envelopes for stored stream events (one per user), to publish after the
@@ -118,13 +112,7 @@ pub fn stream_envelopes(stored: &[StreamEvent]) -> Vec<(Uuid, Bytes)> {
             by_user.entry(e.user_id).or_default().push(event);
         }
     }
-    by_user
-        .into_iter()
-        .map(|(user, mut events)| {
-            events.sort_by_key(|e| (e.device, e.seq));
-            (user.0, Envelope::Events { events }.encode())
-        })
-        .collect()
+    encode_by_user(by_user)
 }
 
 /// Publishes stored stream events; best effort (committed: sessions that
@@ -137,6 +125,17 @@ pub async fn publish_stored(fanout: &passerelle_bus::Fanout, stored: &[StreamEve
     if let Err(e) = fanout.publish(items).await {
         tracing::warn!(error = %e, "publish failed after commit");
     }
+}
+
+/// One envelope per user, its events in (device, sequence) order.
+fn encode_by_user(by_user: HashMap<UserId, Vec<Event>>) -> Vec<(Uuid, Bytes)> {
+    by_user
+        .into_iter()
+        .map(|(user, mut events)| {
+            events.sort_by_key(|e| (e.device, e.seq));
+            (user.0, Envelope::Events { events }.encode())
+        })
+        .collect()
 }
 
 /// An order to close sessions of `user` (all of them when `devices` is

@@ -26,6 +26,7 @@ use uuid::Uuid;
 
 use crate::UserId;
 use crate::conn::{DbConn, on_backend};
+use crate::conversations::{direct_key, insert_directs};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{blocks, conversation_members, conversations, messages};
 use crate::sql_types::{Id, Ts};
@@ -45,29 +46,6 @@ pub(crate) enum Route {
     NoConversation,
     /// `replyTo` names no message of this conversation the sender can see.
     BadReply,
-}
-
-use crate::conversations::{DIRECT_CAP, direct_key};
-
-#[derive(Insertable)]
-#[diesel(table_name = conversations, treat_none_as_default_value = false)]
-struct NewDirect<'a> {
-    id: Id,
-    kind: &'a str,
-    direct_key: Option<&'a str>,
-    member_cap: i32,
-    created_by: Option<Id>,
-    created_at: Ts,
-    updated_at: Ts,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = conversation_members, treat_none_as_default_value = false)]
-struct NewMember<'a> {
-    conversation_id: Id,
-    user_id: Id,
-    role: &'a str,
-    joined_at: Ts,
 }
 
 /// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`).
@@ -224,52 +202,11 @@ fn direct_conversations(
     if missing.is_empty() {
         return Ok(found);
     }
-    // One insert for all, in key order: two batches creating overlapping
-    // pairs on different nodes wait on the unique key in the same order, so
-    // they cannot deadlock.
-    let mut missing = missing;
-    missing.sort_by(|a, b| a.0.cmp(b.0));
-    let ts = Ts::new(now);
-    let new_rows: Vec<NewDirect> = missing
+    let new: Vec<(&str, UserId, UserId)> = missing
         .iter()
-        .map(|(key, (creator, _))| NewDirect {
-            id: Id(Uuid::now_v7()),
-            kind: passerelle_domain::ConversationKind::Direct.as_str(),
-            direct_key: Some(key.as_str()),
-            member_cap: i32::try_from(DIRECT_CAP).unwrap_or(2),
-            created_by: Some(Id::from(*creator)),
-            created_at: ts,
-            updated_at: ts,
-        })
+        .map(|(key, (creator, other))| (key.as_str(), *creator, *other))
         .collect();
-    let created: Vec<(Id, Option<String>)> =
-        on_backend!(conn, |c| diesel::insert_into(conversations::table)
-            .values(&new_rows)
-            .on_conflict_do_nothing()
-            .returning((conversations::id, conversations::direct_key))
-            .get_results(c))
-        .db()?;
-    let mut members: Vec<NewMember> = Vec::new();
-    for (id, key) in &created {
-        let Some((a, b)) = key.as_ref().and_then(|k| pairs.get(k)) else {
-            continue;
-        };
-        for user in if a == b { vec![*a] } else { vec![*a, *b] } {
-            members.push(NewMember {
-                conversation_id: *id,
-                user_id: Id::from(user),
-                role: "member",
-                joined_at: ts,
-            });
-        }
-    }
-    if !members.is_empty() {
-        on_backend!(conn, |c| diesel::insert_into(conversation_members::table)
-            .values(&members)
-            .on_conflict_do_nothing()
-            .execute(c))
-        .db()?;
-    }
+    insert_directs(conn, &new, Ts::new(now))?;
     let keys: Vec<String> = missing.iter().map(|(k, _)| (*k).clone()).collect();
     found.extend(read_direct(conn, &keys)?);
     Ok(found)
