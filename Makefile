@@ -39,6 +39,11 @@ openapi: ## Regenerate openapi/openapi.json from the code
 release: ## Optimised binary in target/release/passerelle
 	$(CARGO) build --release --bin passerelle
 
-.PHONY: bench
+.PHONY: bench bench-expiry
 bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/
 	BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) scripts/bench.sh
+
+bench-expiry: ## Disappearing-message sweeper: 1M expiring messages, on SQLite then Postgres
+	$(CARGO) build --release -p passerelle-store --example expiry_bench
+	./target/release/examples/expiry_bench
+	EXPIRY_BENCH_BACKEND=postgres EXPIRY_BENCH_PG_URL=$(PG_URL) ./target/release/examples/expiry_bench

@@ -8,14 +8,16 @@
 #             shared signing key, sessions alternating over both nodes (so a
 #             user's two devices sit on different nodes: cross-node fan-out).
 # Scenarios per backend: a rate ladder (fan-out to 2 recipient devices + 1
-# own device), handshakes, idle sessions (gateway RSS per session, on
-# restarted gateways).
+# own device), a group of BENCH_GROUP members (one device each, every
+# member online, each message to the whole group), handshakes, idle
+# sessions (gateway RSS per session, on restarted gateways).
 # Results: target/bench/<scenario>.json and .txt, plus a summary table.
 #
 # Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
 # ("1000 2000 5000"), BENCH_DURATION (20), BENCH_WARMUP (2), BENCH_USERS
 # (100), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
-# BENCH_PG_NODES (2: gateway nodes on Postgres + Redis),
+# BENCH_PG_NODES (2: gateway nodes on Postgres + Redis), BENCH_GROUP (1000
+# members; 0 skips), BENCH_GROUP_RATES ("20 50 100" messages/s),
 # BENCH_PG_URL, BENCH_REDIS_URL, BENCH_PORT (first port).
 set -euo pipefail
 
@@ -29,6 +31,8 @@ USERS=${BENCH_USERS:-100}
 IDLE=${BENCH_IDLE:-2000}
 PG_NODES=${BENCH_PG_NODES:-2}
 HANDSHAKES=${BENCH_HANDSHAKES:-2000}
+GROUP=${BENCH_GROUP:-1000}
+GROUP_RATES=${BENCH_GROUP_RATES:-"20 50 100"}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 PORT=${BENCH_PORT:-$((18100 + RANDOM % 800))}
@@ -179,6 +183,12 @@ scenarios() { # BACKEND LAUNCHER
         lg "$b-rate$r" --url "$URLS" --users "$USERS" --devices-per-user 2 \
             --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
     done
+    if [ "$GROUP" -gt 0 ]; then
+        for r in $GROUP_RATES; do
+            lg "$b-group$GROUP-rate$r" --url "$URLS" --users "$GROUP" --devices-per-user 1 \
+                --group --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
+        done
+    fi
     if [ "$HANDSHAKES" -gt 0 ]; then
         lg "$b-handshake$HANDSHAKES" --url "$URLS" --users "$HANDSHAKES" \
             --devices-per-user 1 --rate 0 --duration 0

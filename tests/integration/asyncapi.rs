@@ -15,8 +15,8 @@ use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
     DeletionReason, FrameError, FrameErrorBody, FrameErrorCode, MessageDeleted, MessageEvent,
-    MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume, SUBPROTOCOL,
-    SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
+    MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume,
+    SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
@@ -183,6 +183,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 server_timestamp: at(),
                 reply_to: None,
                 blob_id: None,
+                expires_at: Some(at()),
             },
         },
         ServerFrame::Receipt {
@@ -203,6 +204,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 user_id: Some(uuid(6)),
                 actor_id: Some(uuid(1)),
                 role: Some(MemberRole::Admin),
+                disappear_secs: Some(30),
                 at: at(),
             },
         },
@@ -212,6 +214,14 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 conversation_id: uuid(7),
                 message_id: uuid(4),
                 reason: DeletionReason::Retracted,
+                at: at(),
+            },
+        },
+        ServerFrame::Expired {
+            seq: 8,
+            payload: MessagesExpired {
+                conversation_id: uuid(7),
+                message_ids: vec![uuid(4)],
                 at: at(),
             },
         },
@@ -270,9 +280,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Pong { payload, .. } => (8, schema_of(payload)),
         ServerFrame::Error { payload, .. } => (9, schema_of(payload)),
         ServerFrame::Deleted { payload, .. } => (10, schema_of(payload)),
+        ServerFrame::Expired { payload, .. } => (11, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 11;
+const SERVER_VARIANTS: usize = 12;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -591,6 +602,7 @@ fn enums_list_every_variant() {
         ConversationChange::OwnerTransferred,
         ConversationChange::Updated,
         ConversationChange::JoinLinkChanged,
+        ConversationChange::TimerChanged,
     ];
     let index = |c: &ConversationChange| match c {
         ConversationChange::Created => 0,
@@ -604,10 +616,11 @@ fn enums_list_every_variant() {
         ConversationChange::OwnerTransferred => 8,
         ConversationChange::Updated => 9,
         ConversationChange::JoinLinkChanged => 10,
+        ConversationChange::TimerChanged => 11,
     };
     assert_eq!(
         changes.iter().map(index).collect::<Vec<_>>(),
-        (0..11).collect::<Vec<_>>()
+        (0..12).collect::<Vec<_>>()
     );
     assert_enum(&doc, "ConversationChange", &changes);
 

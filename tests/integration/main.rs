@@ -16,6 +16,7 @@ mod common;
 mod contacts;
 mod conversations;
 mod devices;
+mod disappearing;
 mod external_idp;
 mod group_attackers;
 mod group_membership;

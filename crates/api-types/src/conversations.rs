@@ -114,8 +114,10 @@ impl CreateGroup {
     pub const MAX_MEMBERS: usize = 100;
 }
 
-/// `PATCH /v1/conversations/{id}`: change a group's settings. A field left
-/// out stays as it is; `title: null` removes the title.
+/// `PATCH /v1/conversations/{id}`: change a conversation's settings. A
+/// field left out stays as it is; `title: null` removes the title,
+/// `disappearSecs: null` turns the timer off. A direct conversation takes
+/// `disappearSecs` only.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateConversationRequest {
@@ -149,6 +151,22 @@ pub struct UpdateConversationRequest {
     )]
     #[schema(nullable = false)]
     pub member_cap: Option<u32>,
+    /// Disappearing messages: messages sent from now on are deleted this
+    /// many seconds after they are sent (1 to 31,536,000, one year);
+    /// `null` turns the timer off. Set by the owner and admins of a group,
+    /// by either member of a direct conversation.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<u32>)]
+    pub disappear_secs: Option<Option<u32>>,
+}
+
+impl UpdateConversationRequest {
+    /// The longest disappearing-message timer: one year.
+    pub const MAX_DISAPPEAR_SECS: u32 = 31_536_000;
 }
 
 /// A conversation as the caller sees it.
@@ -174,6 +192,8 @@ pub struct Conversation {
     pub peer_id: Option<Uuid>,
     /// The current join link's token, shown to the owner and admins only.
     pub join_token: Option<Uuid>,
+    /// The disappearing-message timer in seconds; `null` when off.
+    pub disappear_secs: Option<u32>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -223,6 +223,9 @@ pub enum ServerFrame {
     /// A durable stream event: a message is gone (its sender retracted it);
     /// clients drop it. Its earlier events are gone from the stream too.
     Deleted { seq: u64, payload: MessageDeleted },
+    /// A durable stream event: messages of a conversation reached the
+    /// expiry their timer gave them and were deleted; clients drop them.
+    Expired { seq: u64, payload: MessagesExpired },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,7 +271,8 @@ impl ServerFrame {
             Self::Message { seq, .. }
             | Self::Receipt { seq, .. }
             | Self::Conversation { seq, .. }
-            | Self::Deleted { seq, .. } => Some(*seq),
+            | Self::Deleted { seq, .. }
+            | Self::Expired { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -316,6 +320,11 @@ pub struct MessageEvent {
     pub reply_to: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_id: Option<String>,
+    /// When the message disappears (its conversation had a timer when it
+    /// was sent): clients delete it then; the server deletes its metadata
+    /// and sends `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -354,6 +363,17 @@ pub struct MessageDeleted {
     pub at: DateTime<Utc>,
 }
 
+/// Disappearing messages that expired and were deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagesExpired {
+    pub conversation_id: Uuid,
+    /// The senders' `messageId`s, oldest expiry first.
+    pub message_ids: Vec<Uuid>,
+    /// When the server deleted them.
+    pub at: DateTime<Utc>,
+}
+
 /// What changed in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -382,6 +402,9 @@ pub enum ConversationChange {
     /// `actorId` created, replaced or revoked the join link (the token is
     /// never in the event).
     JoinLinkChanged,
+    /// `actorId` set the disappearing-message timer to `disappearSecs`
+    /// (absent: turned off). Messages sent from now on expire after it.
+    TimerChanged,
 }
 
 /// A membership or settings change of a conversation. Re-read the
@@ -401,6 +424,10 @@ pub struct ConversationEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub role: Option<crate::conversations::MemberRole>,
+    /// `timer_changed`: the new timer in seconds (absent: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub disappear_secs: Option<u32>,
     /// When the change was made.
     pub at: DateTime<Utc>,
 }
@@ -547,6 +574,7 @@ mod tests {
                 user_id: Some(Uuid::nil()),
                 actor_id: None,
                 role: Some(crate::conversations::MemberRole::Admin),
+                disappear_secs: None,
                 at: DateTime::from_timestamp(0, 0).expect("time"),
             },
         };

@@ -6,6 +6,7 @@
 //! becomes [`ClientError::Http`] with the documented error code.
 
 use passerelle_api_types::{
+    AddMemberRequest, AddMemberResponse, Conversation, CreateConversationRequest,
     CredentialsRequest, DeviceList, Health, Me, RefreshRequest, TokenResponse,
 };
 use reqwest::Method;
@@ -123,6 +124,33 @@ impl Client {
     pub async fn me(&self, access: &str) -> Result<Me, ClientError> {
         self.call(Method::GET, "/v1/me", Some(access), None::<&()>)
             .await
+    }
+
+    /// `POST /v1/conversations`: a direct conversation (found or created) or
+    /// a new group.
+    pub async fn create_conversation(
+        &self,
+        access: &str,
+        body: &CreateConversationRequest,
+    ) -> Result<Conversation, ClientError> {
+        self.call(Method::POST, "/v1/conversations", Some(access), Some(body))
+            .await
+    }
+
+    /// `POST /v1/conversations/{id}/members`: adds or invites a user.
+    pub async fn add_member(
+        &self,
+        access: &str,
+        conversation: Uuid,
+        user_id: Uuid,
+    ) -> Result<AddMemberResponse, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/v1/conversations/{conversation}/members"),
+            Some(access),
+            Some(&AddMemberRequest { user_id }),
+        )
+        .await
     }
 
     /// Opens a WebSocket session at `<base>/v1/ws` with the default options

@@ -38,6 +38,9 @@ pub struct ConversationSettings {
     pub max_member_cap: u32,
     /// How long after sending a sender may retract a message.
     pub retract_window_secs: u64,
+    /// How often each node deletes expired disappearing messages (they are
+    /// hidden from history and replay from their expiry on regardless).
+    pub expiry_sweep_secs: u64,
 }
 
 impl Default for ConversationSettings {
@@ -46,6 +49,7 @@ impl Default for ConversationSettings {
             default_member_cap: 1000,
             max_member_cap: 10_000,
             retract_window_secs: 86_400,
+            expiry_sweep_secs: 5,
         }
     }
 }

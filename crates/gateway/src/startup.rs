@@ -25,8 +25,8 @@ use crate::config::{Settings, TokenAlgorithm};
 use crate::error::{json_config, not_found, path_config, query_config};
 use crate::openapi::ApiDoc;
 use crate::routing::hub::Hub;
-use crate::routing::sweeper;
 use crate::routing::writer::Router;
+use crate::routing::{expiry, sweeper};
 use crate::state::AppState;
 use crate::{middleware, routes};
 
@@ -230,6 +230,11 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         Duration::from_secs(routing.sweep_interval_secs),
         Duration::from_secs(routing.acked_grace_secs),
         Duration::from_secs(routing.retention_days.saturating_mul(86_400)),
+    ));
+    tokio::spawn(expiry::run(
+        store.clone(),
+        fanout.clone(),
+        Duration::from_secs(settings.conversations.expiry_sweep_secs),
     ));
     Ok(AppState {
         store,

@@ -62,6 +62,11 @@ pub struct RunArgs {
     /// Cumulative ack period per session in ms (0 = never ack).
     #[arg(long, default_value_t = 100)]
     pub ack_interval_ms: u64,
+    /// Send every message to one group of all `--users` (the first user
+    /// creates it and adds the others) instead of direct messages; reports
+    /// the time until the last member device has each message.
+    #[arg(long)]
+    pub group: bool,
     /// Extra sessions (one new user each) that only resume and stay idle.
     #[arg(long, default_value_t = 0)]
     pub idle_sessions: usize,
@@ -127,6 +132,8 @@ pub struct Plan {
     pub targets: Vec<Target>,
     pub shard: (usize, usize),
     pub label: String,
+    /// Every message to one group of all the users.
+    pub group: bool,
 }
 
 impl RunArgs {
@@ -149,6 +156,9 @@ impl RunArgs {
         };
         if self.recipients != 1 {
             return Err("--recipients: a direct message has exactly one recipient user".into());
+        }
+        if self.group && shard.1 != 1 {
+            return Err("--group: one process owns the group (no --shard)".into());
         }
         if !(self.rate >= 0.0 && self.rate <= 1_000_000.0) {
             return Err("--rate: 0 to 1,000,000 messages/s".into());
@@ -209,6 +219,7 @@ impl RunArgs {
             targets,
             shard,
             label: self.label,
+            group: self.group,
         })
     }
 }

@@ -53,6 +53,9 @@ impl Report {
                 t.receipts, t.acks_sent, t.own_echoes, t.write_failures, t.dispatch_failures
             );
             lat("delivery (intended->rx)", &t.delivery_ms);
+            if let Some(c) = &t.completion_ms {
+                lat("last member has it", c);
+            }
             lat("send->sent", &t.sent_ms);
             lat("loadgen schedule lag", &t.schedule_lag_ms);
         }
@@ -72,6 +75,9 @@ impl Report {
             }
             if let Some(k) = p.cpu_seconds_per_1k_msgs {
                 line += &format!("  {k:.3} cpu-s/1k msgs");
+            }
+            if let Some(k) = p.deliveries_per_cpu_second {
+                line += &format!("  {k:.0} deliveries/cpu-s");
             }
             if let Some(k) = p.cpu_seconds_per_1k_handshakes {
                 line += &format!("  {k:.3} cpu-s/1k handshakes");

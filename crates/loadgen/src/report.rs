@@ -104,6 +104,8 @@ pub struct Traffic {
     pub achieved_deliveries_per_sec: f64,
     pub window_seconds: f64,
     pub delivery_ms: Latency,
+    /// Group runs: intended send → the last member device has it.
+    pub completion_ms: Option<Latency>,
     pub sent_ms: Latency,
     /// How late the load generator itself dispatched sends.
     pub schedule_lag_ms: Latency,
@@ -117,6 +119,8 @@ pub struct Process {
     pub cpu_seconds: Option<f64>,
     pub cpu_percent: Option<f64>,
     pub cpu_seconds_per_1k_msgs: Option<f64>,
+    /// Measured deliveries (frames out) per CPU-second of this process.
+    pub deliveries_per_cpu_second: Option<f64>,
     pub cpu_seconds_per_1k_handshakes: Option<f64>,
     pub idle_rss_delta_mib: Option<f64>,
     pub idle_rss_kib_per_session: Option<f64>,
@@ -192,6 +196,7 @@ pub fn build(
             achieved_deliveries_per_sec: per_sec(total.measured_deliveries, span),
             window_seconds: window.as_secs_f64(),
             delivery_ms: Latency::of(&delivery),
+            completion_ms: shared.completion().as_ref().map(Latency::of),
             sent_ms: Latency::of(&sent_latency),
             schedule_lag_ms: Latency::of(&s.lag),
         }
@@ -229,6 +234,9 @@ pub fn build(
                 cpu_seconds_per_1k_msgs: cpu
                     .filter(|_| measured > 0)
                     .map(|c| 1000.0 * c / measured as f64),
+                deliveries_per_cpu_second: cpu
+                    .filter(|c| *c > 0.0 && total.measured_deliveries > 0)
+                    .map(|c| total.measured_deliveries as f64 / c),
                 cpu_seconds_per_1k_handshakes: facts
                     .handshake_cpu
                     .get(i)

@@ -84,6 +84,19 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
         accounts: pop.users.len() + idle_pop.users.len(),
         ..SetupFacts::default()
     };
+    let group = if plan.group {
+        let id = setup::group(
+            &clients[0],
+            &pop,
+            &format!("{prefix}-all"),
+            plan.connect_concurrency,
+        )
+        .await?;
+        eprintln!("group of {} members ready", pop.users.len());
+        Some(id)
+    } else {
+        None
+    };
     eprintln!(
         "accounts ready in {:.1}s; opening sessions",
         facts.register_seconds
@@ -104,7 +117,12 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
 
     // Idle sessions, with the servers' RSS around them.
     let stop = watch::channel(false);
-    let shared = Arc::new(Shared::new());
+    let shared = Arc::new(if group.is_some() {
+        let total = ((plan.warmup + plan.duration).as_secs_f64() * plan.rate).floor() as u64;
+        Shared::with_completion(total, u32::try_from(pop.devices.len() - 1).unwrap_or(0))
+    } else {
+        Shared::new()
+    });
     let mut ctx = ReaderContext {
         clock,
         shared: shared.clone(),
@@ -174,10 +192,9 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
     let sched = if traffic {
         let pop = Arc::new(pop);
         let w = writers.clone();
-        let task =
-            tokio::spawn(
-                async move { traffic::drive(&pop, &w, timing, clock, run_tag, seed).await },
-            );
+        let task = tokio::spawn(async move {
+            traffic::drive(&pop, &w, timing, clock, run_tag, seed, group).await
+        });
         tokio::time::sleep_until(measure_start.into()).await;
         let cpu_before = procstat::sample(&targets);
         let sched = task

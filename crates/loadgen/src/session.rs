@@ -9,7 +9,7 @@
 //! totals are atomics, for the drain phase to know when everything arrived.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +44,10 @@ pub struct Shared {
     pub written: AtomicU64,
     pub write_failures: AtomicU64,
     latencies: Vec<Mutex<Pair>>,
+    /// Group runs: deliveries still due per message (by its counter), and
+    /// intended send → last delivery of each measured message, µs.
+    remaining: Vec<AtomicU32>,
+    completion: Mutex<Histogram<u64>>,
 }
 
 impl Shared {
@@ -56,7 +60,40 @@ impl Shared {
             latencies: (0..STRIPES)
                 .map(|_| Mutex::new((new_histogram(), new_histogram())))
                 .collect(),
+            remaining: Vec::new(),
+            completion: Mutex::new(new_histogram()),
         }
+    }
+
+    /// Tracks when the last of `per_message` deliveries of each of
+    /// `messages` messages arrives.
+    pub fn with_completion(messages: u64, per_message: u32) -> Self {
+        Self {
+            remaining: (0..messages).map(|_| AtomicU32::new(per_message)).collect(),
+            ..Self::new()
+        }
+    }
+
+    /// A first delivery of message `counter`; records its completion when
+    /// it was the last one due.
+    fn delivered(&self, counter: u32, latency_us: Option<u64>) {
+        let Some(left) = self.remaining.get(counter as usize) else {
+            return;
+        };
+        if left.fetch_sub(1, Ordering::Relaxed) == 1
+            && let Some(us) = latency_us
+            && let Ok(mut h) = self.completion.lock()
+        {
+            h.saturating_record(us);
+        }
+    }
+
+    /// Group runs: intended send → last member delivery, µs.
+    pub fn completion(&self) -> Option<Histogram<u64>> {
+        if self.remaining.is_empty() {
+            return None;
+        }
+        self.completion.lock().ok().map(|h| h.clone())
     }
 
     fn record(&self, stripe: usize, delivery: Option<u64>, sent: Option<u64>) {
@@ -261,11 +298,15 @@ fn on_frame(
                 return;
             }
             let intended = intended_nanos(&payload.message_id);
+            let counter = payload.message_id.as_u64_pair().1 as u32;
             if intended >= ctx.measure_from {
                 st.measured_deliveries += 1;
                 let us = now.saturating_sub(intended) / 1000;
                 ctx.shared.record(ctx.stripe, Some(us), None);
+                ctx.shared.delivered(counter, Some(us));
                 st.last_delivery = st.last_delivery.max(now);
+            } else {
+                ctx.shared.delivered(counter, None);
             }
         }
         ServerFrame::Sent { payload, .. } => {

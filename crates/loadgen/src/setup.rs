@@ -95,6 +95,44 @@ pub async fn accounts(
     Ok(pop)
 }
 
+/// Makes one group of every user of `pop` (the first owns it, everyone
+/// else is added), named `name`; returns its id.
+pub async fn group(
+    client: &Client,
+    pop: &Population,
+    name: &str,
+    concurrency: usize,
+) -> Result<Uuid, String> {
+    use passerelle_client::api::{AddPolicy, CreateConversationRequest, CreateGroup};
+
+    let owner = pop.users.first().ok_or("no users")?;
+    let token = &pop.devices[owner.devices[0]].token;
+    let others: Vec<Uuid> = pop.users[1..].iter().map(|u| u.user_id).collect();
+    let first = others.len().min(CreateGroup::MAX_MEMBERS);
+    let body = CreateConversationRequest::Group(CreateGroup {
+        name: name.to_owned(),
+        add_policy: Some(AddPolicy::Direct),
+        member_cap: Some(u32::try_from(pop.users.len().max(2)).unwrap_or(u32::MAX)),
+        members: others[..first].to_vec(),
+        ..CreateGroup::default()
+    });
+    let created = retry(|| client.create_conversation(token, &body))
+        .await
+        .map_err(|e| format!("create group {name}: {e}"))?;
+    let added: Vec<Result<(), String>> = stream::iter(others[first..].iter().copied())
+        .map(|user| async move {
+            retry(|| client.add_member(token, created.id, user))
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("add {user} to {name}: {e}"))
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    added.into_iter().collect::<Result<Vec<()>, String>>()?;
+    Ok(created.id)
+}
+
 async fn account(client: &Client, name: &str, devices: usize) -> Result<Account, String> {
     let first = retry(|| client.register(name, PASSWORD, Some("lg-0")))
         .await

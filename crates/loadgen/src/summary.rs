@@ -69,6 +69,35 @@ pub fn print(files: &[PathBuf]) -> Result<(), String> {
             per_process(r, "cpu_seconds_per_1k_msgs", 3),
         );
     }
+    let groups: Vec<&Value> = reports
+        .iter()
+        .filter(|r| num(r, &["traffic", "completion_ms", "count"]).is_some())
+        .collect();
+    if !groups.is_empty() {
+        println!();
+        println!(
+            "| group scenario | members | msg/s | frames out/s | last member has it p50 / p99 / max (ms) | frames out per CPU-second |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for r in groups {
+            let t = |p: &[&str]| {
+                let mut path = vec!["traffic"];
+                path.extend_from_slice(p);
+                num(r, &path)
+            };
+            println!(
+                "| {} | {} | {} | {} | {} / {} / {} | {} |",
+                r.get("label").and_then(Value::as_str).unwrap_or_default(),
+                f(num(r, &["users"]), 0),
+                f(t(&["achieved_msgs_per_sec"]), 0),
+                f(t(&["achieved_deliveries_per_sec"]), 0),
+                f(t(&["completion_ms", "p50"]), 1),
+                f(t(&["completion_ms", "p99"]), 1),
+                f(t(&["completion_ms", "max"]), 1),
+                per_process(r, "deliveries_per_cpu_second", 0),
+            );
+        }
+    }
     println!();
     println!(
         "| scenario | sessions | handshakes/s | connect→ready p50 / p99 (ms) | CPU s per 1k handshakes | idle sessions | idle RSS KiB per session | RSS MiB at end |"

@@ -50,6 +50,7 @@ pub async fn drive(
     clock: Clock,
     run_tag: u32,
     seed: u64,
+    group: Option<uuid::Uuid>,
 ) -> Schedule {
     let mut rng = Rng::new(seed);
     let mut s = Schedule {
@@ -77,7 +78,14 @@ pub async fn drive(
             if due > now {
                 break;
             }
-            let expected = dispatch_one(pop, writers, &mut rng, clock.nanos_at(due), run_tag, i);
+            let expected = dispatch_one(
+                pop,
+                writers,
+                &mut rng,
+                clock.nanos_at(due),
+                (run_tag, i),
+                group,
+            );
             match expected {
                 Some(e) => {
                     s.dispatched += 1;
@@ -98,17 +106,33 @@ pub async fn drive(
     s
 }
 
-/// Sends one message from a random device to a random other user; the
-/// deliveries it must cause, or `None` if the writer is gone.
+/// Sends one message from a random device to a random other user (or to
+/// `group`, every user); the deliveries it must cause, or `None` if the
+/// writer is gone.
 fn dispatch_one(
     pop: &Population,
     writers: &[UnboundedSender<Out>],
     rng: &mut Rng,
     intended: u64,
-    run_tag: u32,
-    i: u64,
+    (run_tag, i): (u32, u64),
+    group: Option<uuid::Uuid>,
 ) -> Option<u64> {
     let from = rng.below(pop.devices.len());
+    if let Some(conversation) = group {
+        let msg = SendMessage {
+            message_id: message_id(intended, run_tag, i as u32),
+            recipient_id: None,
+            conversation_id: Some(conversation),
+            timestamp: Utc::now(),
+            session_id: format!("lg-{intended}"),
+            message_type: MessageType::Text,
+            reply_to: None,
+            blob_id: None,
+        };
+        writers[from].send(Out::Msg(Box::new(msg))).ok()?;
+        // Every device but the sending one.
+        return Some(pop.devices.len() as u64 - 1);
+    }
     let sender_user = pop.devices[from].user;
     // Any user but the sender's (setup guarantees at least two).
     let mut to = rng.below(pop.users.len() - 1);

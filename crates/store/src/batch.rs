@@ -123,10 +123,13 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
                 conversation,
                 recipients,
                 withheld,
+                disappear_secs,
             }) => {
                 let mut row = message.clone();
                 row.conversation_id = Some(conversation);
                 row.withheld = withheld;
+                row.expires_at =
+                    disappear_secs.map(|s| now + chrono::Duration::seconds(i64::from(s)));
                 // Stored now: the same instant as a direct conversation
                 // created for it (its members' `joined_at`, which bounds
                 // their history).

@@ -34,7 +34,7 @@ mod invites;
 mod listing;
 mod members;
 
-pub use groups::{GroupChange, NewGroup, create_group, delete, set_join_token, update};
+pub use groups::{GroupChange, NewGroup, create_group, delete, set_join_token, set_timer, update};
 pub use invites::{InviteRow, PendingInvite, find_invite, invite, list_invites, take_invite};
 pub use listing::{Summary, list_for_user, peer};
 pub use members::{
@@ -62,6 +62,8 @@ pub struct ConversationRow {
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Messages sent while it is set expire this many seconds later.
+    pub disappear_secs: Option<u32>,
 }
 
 type Columns = (
@@ -77,6 +79,7 @@ type Columns = (
     conversations::created_by,
     conversations::created_at,
     conversations::updated_at,
+    conversations::disappear_secs,
 );
 
 pub(crate) const COLUMNS: Columns = (
@@ -92,6 +95,7 @@ pub(crate) const COLUMNS: Columns = (
     conversations::created_by,
     conversations::created_at,
     conversations::updated_at,
+    conversations::disappear_secs,
 );
 
 pub(crate) type Record = (
@@ -107,6 +111,7 @@ pub(crate) type Record = (
     Option<Id>,
     Ts,
     Ts,
+    Option<i32>,
 );
 
 /// A stored row to a [`ConversationRow`]; a kind this build does not know
@@ -127,6 +132,7 @@ pub(crate) fn row(r: Record) -> StoreResult<ConversationRow> {
         created_by: r.9.map(UserId::from),
         created_at: r.10.get(),
         updated_at: r.11.get(),
+        disappear_secs: r.12.and_then(|s| u32::try_from(s).ok()),
     })
 }
 

@@ -59,10 +59,17 @@ pub fn page(
         return Ok(None);
     };
     let me = Id::from(user);
+    // Expired messages are gone at once, before the sweeper deletes them.
+    let now = Ts::new(crate::now());
     let mut query = messages::table
         .filter(messages::conversation_id.eq(Some(Id(conversation))))
         .filter(messages::created_at.ge(Ts::new(joined)))
         .filter(messages::withheld.eq(false).or(messages::sender_id.eq(me)))
+        .filter(
+            messages::expires_at
+                .is_null()
+                .or(messages::expires_at.gt(Some(now))),
+        )
         .select(messages::all_columns)
         .limit(i64::from(limit) + 1)
         .into_boxed();

@@ -88,6 +88,7 @@ diesel::table! {
         read_at -> Nullable<DbTimestamp>,
         created_at -> DbTimestamp,
         withheld -> Bool,
+        expires_at -> Nullable<DbTimestamp>,
     }
 }
 

@@ -40,6 +40,8 @@ pub struct MessageRow {
     /// Kept for the sender only (the recipient blocks them): never
     /// delivered to the recipient nor shown in their history.
     pub withheld: bool,
+    /// When it disappears (sent while its conversation had a timer).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// `treat_none_as_default_value = false`: `None` is written as NULL. With
@@ -63,6 +65,7 @@ pub(crate) struct MessageRecord {
     pub read_at: Option<Ts>,
     pub created_at: Ts,
     pub withheld: bool,
+    pub expires_at: Option<Ts>,
 }
 
 impl From<MessageRecord> for MessageRow {
@@ -83,6 +86,7 @@ impl From<MessageRecord> for MessageRow {
             read_at: r.read_at.map(Ts::get),
             created_at: r.created_at.get(),
             withheld: r.withheld,
+            expires_at: r.expires_at.map(Ts::get),
         }
     }
 }
@@ -105,6 +109,7 @@ impl From<&MessageRow> for MessageRecord {
             read_at: m.read_at.map(Ts::new),
             created_at: Ts::new(m.created_at),
             withheld: m.withheld,
+            expires_at: m.expires_at.map(Ts::new),
         }
     }
 }
@@ -121,6 +126,9 @@ pub enum EventKind {
     Conversation,
     /// A message is gone (retracted); the payload names it.
     Deleted,
+    /// Messages of a conversation reached their expiry and were deleted;
+    /// the payload names them.
+    Expired,
 }
 
 impl EventKind {
@@ -130,6 +138,7 @@ impl EventKind {
             EventKind::Receipt => 2,
             EventKind::Conversation => 3,
             EventKind::Deleted => 4,
+            EventKind::Expired => 6,
         }
     }
 
@@ -139,6 +148,7 @@ impl EventKind {
             2 => Some(EventKind::Receipt),
             3 => Some(EventKind::Conversation),
             4 => Some(EventKind::Deleted),
+            6 => Some(EventKind::Expired),
             _ => None,
         }
     }
@@ -247,9 +257,14 @@ pub fn read(
         .select((device_events::all_columns, messages::all_columns.nullable()))
         .load::<(EventRecord, Option<MessageRecord>)>(&mut conn.0)
         .db()?;
+    // A message past its expiry is gone, even before the sweeper deletes it.
+    let now = crate::now();
     Ok(rows
         .into_iter()
-        .filter_map(|(e, m)| StreamEvent::from_records(e, m, user))
+        .filter_map(|(e, m)| {
+            let m = m.filter(|m| m.expires_at.is_none_or(|t| t.get() > now));
+            StreamEvent::from_records(e, m, user)
+        })
         .collect())
 }
 

@@ -62,6 +62,7 @@ fn message(sender: UserId, sender_device: DeviceId, recipient: UserId) -> Messag
         read_at: None,
         created_at: now(),
         withheld: false,
+        expires_at: None,
     }
 }
 

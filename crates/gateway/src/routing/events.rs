@@ -27,6 +27,7 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         server_timestamp: m.created_at,
         reply_to: m.reply_to,
         blob_id: m.blob_id.clone(),
+        expires_at: m.expires_at,
     }
 }
 
@@ -56,6 +57,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
             RawValue::from_string(e.payload.clone()?).ok()?,
         ),
         (EventKind::Deleted, _) => ("deleted", RawValue::from_string(e.payload.clone()?).ok()?),
+        (EventKind::Expired, _) => ("expired", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) => return None,
     };
     Some(Event {

@@ -6,7 +6,8 @@
 //! - [`events`] turns stored rows into protocol frames and bus envelopes;
 //! - [`hub`] is this node's table of live sessions, subscribed to the bus
 //!   channels of the users it serves;
-//! - [`sweeper`] applies the stream retention.
+//! - [`sweeper`] applies the stream retention;
+//! - [`expiry`] deletes disappearing messages once they expire.
 //!
 //! The database is the record and the bus only a fast path: every stream
 //! event has a per-device sequence, and a session that sees a gap (or is told
@@ -15,6 +16,7 @@
 
 pub mod envelope;
 pub mod events;
+pub mod expiry;
 pub mod hub;
 pub mod sweeper;
 pub mod writer;

@@ -172,6 +172,7 @@ fn message(
         read_at: None,
         created_at: now,
         withheld: false,
+        expires_at: None,
     };
     Ok((row, recipient.into_iter().collect()))
 }

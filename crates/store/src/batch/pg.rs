@@ -50,6 +50,7 @@ pub(crate) struct InsertMessages {
     read_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
     created_at: Vec<chrono::DateTime<chrono::Utc>>,
     withheld: Vec<bool>,
+    expires_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 impl InsertMessages {
@@ -71,6 +72,7 @@ impl InsertMessages {
             s.read_at.push(r.read_at.map(|t| t.get()));
             s.created_at.push(r.created_at.get());
             s.withheld.push(r.withheld);
+            s.expires_at.push(r.expires_at.map(|t| t.get()));
         }
         s
     }
@@ -81,7 +83,7 @@ impl QueryFragment<Pg> for InsertMessages {
         out.push_sql(
             "INSERT INTO messages (id, message_id, conversation_id, sender_id, \
              sender_device_id, recipient_id, message_type, \"timestamp\", session_id, \
-             reply_to, blob_id, is_read, read_at, created_at, withheld) SELECT * FROM unnest(",
+             reply_to, blob_id, is_read, read_at, created_at, withheld, expires_at) SELECT * FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.id)?;
         out.push_sql(", ");
@@ -112,6 +114,8 @@ impl QueryFragment<Pg> for InsertMessages {
         out.push_bind_param::<Array<Timestamptz>, _>(&self.created_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Bool>, _>(&self.withheld)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.expires_at)?;
         out.push_sql(")");
         Ok(())
     }
@@ -215,7 +219,8 @@ impl QueryFragment<Pg> for NewlyDelivered {
         out.push_sql(
             "SELECT e.device_id, e.seq, m.id, m.message_id, m.conversation_id, m.sender_id, \
              m.sender_device_id, m.recipient_id, m.message_type, m.\"timestamp\", \
-             m.session_id, m.reply_to, m.blob_id, m.is_read, m.read_at, m.created_at, m.withheld \
+             m.session_id, m.reply_to, m.blob_id, m.is_read, m.read_at, m.created_at, m.withheld, \
+             m.expires_at \
              FROM unnest(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.device_id)?;

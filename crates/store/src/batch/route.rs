@@ -41,6 +41,8 @@ pub(crate) enum Route {
         /// Users besides the sender whose devices get the message.
         recipients: Vec<UserId>,
         withheld: bool,
+        /// The conversation's disappearing-message timer, if set.
+        disappear_secs: Option<i32>,
     },
     /// The conversation does not exist for the sender.
     NoConversation,
@@ -82,6 +84,7 @@ pub(crate) fn resolve(
     }
     let directs = direct_conversations(conn, &direct_pairs, now)?;
     let members = members_of(conn, &conversation_ids)?;
+    let timers = timers_of(conn, &conversation_ids)?;
 
     // Blocks against the senders.
     let senders: HashSet<UserId> = sends
@@ -117,12 +120,13 @@ pub(crate) fn resolve(
         let sender = message.sender_id;
         let route = match (message.conversation_id, recipients.as_slice()) {
             (None, [to]) => match directs.get(&direct_key(sender, *to)) {
-                Some(&conversation) => {
+                Some(&(conversation, disappear_secs)) => {
                     let blocked = blockers.contains(&(*to, sender)) && *to != sender;
                     Route::Deliver {
                         conversation,
                         recipients: if blocked { Vec::new() } else { vec![*to] },
                         withheld: blocked,
+                        disappear_secs,
                     }
                 }
                 None => Route::NoConversation,
@@ -136,6 +140,7 @@ pub(crate) fn resolve(
                         .copied()
                         .collect(),
                     withheld: false,
+                    disappear_secs: timers.get(&c).copied().flatten(),
                 },
                 _ => Route::NoConversation,
             },
@@ -147,6 +152,7 @@ pub(crate) fn resolve(
                     conversation,
                     recipients,
                     withheld,
+                    disappear_secs,
                 },
                 Some(reply),
             ) => {
@@ -162,6 +168,7 @@ pub(crate) fn resolve(
                             conversation,
                             recipients,
                             withheld,
+                            disappear_secs,
                         }
                     }
                     _ => Route::BadReply,
@@ -182,14 +189,14 @@ pub(crate) fn resolve(
     Ok(out)
 }
 
-/// The direct conversation of each pair, created (with both members) where
-/// missing. Concurrent creation elsewhere is settled by the unique key: the
+/// The direct conversation of each pair and its timer, created (with both
+/// members, no timer) where missing. Concurrent creation elsewhere is settled by the unique key: the
 /// insert does nothing and the second read finds the other one's row.
 fn direct_conversations(
     conn: &mut DbConn,
     pairs: &HashMap<String, (UserId, UserId)>,
     now: DateTime<Utc>,
-) -> StoreResult<HashMap<String, Uuid>> {
+) -> StoreResult<HashMap<String, (Uuid, Option<i32>)>> {
     if pairs.is_empty() {
         return Ok(HashMap::new());
     }
@@ -212,16 +219,37 @@ fn direct_conversations(
     Ok(found)
 }
 
-fn read_direct(conn: &mut DbConn, keys: &[String]) -> StoreResult<HashMap<String, Uuid>> {
+fn read_direct(
+    conn: &mut DbConn,
+    keys: &[String],
+) -> StoreResult<HashMap<String, (Uuid, Option<i32>)>> {
     let rows = on_backend!(conn, |c| conversations::table
         .filter(conversations::direct_key.eq_any(keys))
-        .select((conversations::direct_key, conversations::id))
-        .load::<(Option<String>, Id)>(c))
+        .select((
+            conversations::direct_key,
+            conversations::id,
+            conversations::disappear_secs,
+        ))
+        .load::<(Option<String>, Id, Option<i32>)>(c))
     .db()?;
     Ok(rows
         .into_iter()
-        .filter_map(|(k, id)| k.map(|k| (k, id.0)))
+        .filter_map(|(k, id, timer)| k.map(|k| (k, (id.0, timer))))
         .collect())
+}
+
+/// The disappearing-message timer of each conversation.
+fn timers_of(conn: &mut DbConn, ids: &HashSet<Uuid>) -> StoreResult<HashMap<Uuid, Option<i32>>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<Id> = ids.iter().map(|i| Id(*i)).collect();
+    let rows = on_backend!(conn, |c| conversations::table
+        .filter(conversations::id.eq_any(&ids))
+        .select((conversations::id, conversations::disappear_secs))
+        .load::<(Id, Option<i32>)>(c))
+    .db()?;
+    Ok(rows.into_iter().map(|(id, t)| (id.0, t)).collect())
 }
 
 /// The members of each conversation.

@@ -104,6 +104,24 @@ pub fn update(
     Ok(())
 }
 
+/// Sets (or with `None` turns off) the conversation's disappearing-message
+/// timer. Messages already sent keep the expiry they were sent with.
+pub fn set_timer(
+    conn: &mut DbConn,
+    id: Uuid,
+    secs: Option<u32>,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::update(conversations::table.filter(conversations::id.eq(Id(id))))
+        .set((
+            conversations::disappear_secs.eq(secs.map(|s| i32::try_from(s).unwrap_or(i32::MAX))),
+            conversations::updated_at.eq(Ts::new(now)),
+        ))
+        .execute(&mut conn.0)
+        .db()?;
+    Ok(())
+}
+
 /// Sets (or with `None` removes) the conversation's join link.
 pub fn set_join_token(
     conn: &mut DbConn,

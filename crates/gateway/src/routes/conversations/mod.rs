@@ -158,14 +158,26 @@ impl Notes {
         subject: Subject,
         at: DateTime<Utc>,
     ) -> Result<(), ApiError> {
-        let event = ConversationEvent {
-            conversation_id: conversation,
-            change,
-            user_id: subject.user.map(|u| u.0),
-            actor_id: subject.actor.map(|u| u.0),
-            role: subject.role.map(role),
-            at,
-        };
+        self.push_event(
+            users,
+            ConversationEvent {
+                conversation_id: conversation,
+                change,
+                user_id: subject.user.map(|u| u.0),
+                actor_id: subject.actor.map(|u| u.0),
+                role: subject.role.map(role),
+                disappear_secs: None,
+                at,
+            },
+        )
+    }
+
+    /// A fully built `event`, for every active device of `users`.
+    pub fn push_event(
+        &mut self,
+        users: Vec<UserId>,
+        event: ConversationEvent,
+    ) -> Result<(), ApiError> {
         let payload = serde_json::to_string(&event)
             .map_err(|e| ApiError::Internal(format!("conversation event: {e}")))?;
         self.0.push(Note {
@@ -268,6 +280,7 @@ pub(crate) fn to_api(
         joined_at: membership.map(|m| m.joined_at),
         peer_id: peer.map(|p| p.0),
         join_token: if manager { c.join_token } else { None },
+        disappear_secs: c.disappear_secs,
         created_at: c.created_at,
     }
 }

@@ -1,9 +1,10 @@
-//! `PATCH /v1/conversations/{id}`: change a group's settings.
+//! `PATCH /v1/conversations/{id}`: change a group's settings, or the
+//! disappearing-message timer of a group or direct conversation.
 
 use actix_web::{HttpResponse, web};
-use passerelle_api_types::ws::ConversationChange;
+use passerelle_api_types::ws::{ConversationChange, ConversationEvent};
 use passerelle_api_types::{Conversation, ErrorBody, UpdateConversationRequest};
-use passerelle_domain::{GroupTitle, check_member_cap};
+use passerelle_domain::{ConversationKind, GroupTitle, check_member_cap};
 use passerelle_store::conversations::{self, GroupChange};
 use uuid::Uuid;
 
@@ -13,8 +14,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Change the title (`null` removes it), visibility, add policy or member
-/// cap of a group: its owner and admins. Every member gets `updated`. An
-/// empty body changes nothing and tells no one.
+/// cap of a group: its owner and admins; every member gets `updated`. The
+/// disappearing-message timer (`disappearSecs`, `null` for off) is set by a
+/// group's owner and admins or by either member of a direct conversation;
+/// every member gets `timer_changed`, and messages sent from then on expire
+/// after it. A field equal to its current value, or an empty body, changes
+/// nothing and tells no one.
 #[utoipa::path(
     patch, path = "/v1/conversations/{id}", operation_id = "update_conversation", tag = "conversations",
     security(("bearer" = [])),
@@ -24,8 +29,8 @@ use crate::state::AppState;
         (status = 200, description = "The group after the change", body = Conversation),
         (status = 403, description = "Not the owner or an admin (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A direct conversation (`direct_conversation`)", body = ErrorBody),
-        (status = 422, description = "A malformed title, or a member cap out of range or below the member count (`validation_failed`)", body = ErrorBody),
+        (status = 409, description = "A group setting on a direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 422, description = "A malformed title, a member cap out of range or below the member count, or a timer out of range (`validation_failed`)", body = ErrorBody),
     )
 )]
 pub async fn update(
@@ -53,16 +58,30 @@ pub async fn update(
             .map(|c| check_member_cap(c, max_cap))
             .transpose()?,
     };
+    let timer = body.disappear_secs;
+    if let Some(Some(secs)) = timer
+        && !(1..=UpdateConversationRequest::MAX_DISAPPEAR_SECS).contains(&secs)
+    {
+        return Err(ApiError::Validation(format!(
+            "disappearSecs: must be 1 to {} (or null for off)",
+            UpdateConversationRequest::MAX_DISAPPEAR_SECS
+        )));
+    }
     let id = path.into_inner();
     let me = caller.user_id;
     let now = passerelle_store::now();
     let (conversation, events) = atomically(&state, move |conn| {
         let access = Access::load(conn, id, me, true)?;
-        access.group()?;
-        if !access.role()?.may_edit() {
-            return Err(ApiError::Forbidden(
-                "only the owner and admins may change a group",
-            ));
+        if access.conversation.kind == ConversationKind::Direct && change.is_empty() {
+            // Either member of a direct conversation sets its timer.
+            access.role()?;
+        } else {
+            access.group()?;
+            if !access.role()?.may_edit() {
+                return Err(ApiError::Forbidden(
+                    "only the owner and admins may change a group",
+                ));
+            }
         }
         if let Some(cap) = change.member_cap {
             let count = conversations::member_count(conn, id)?;
@@ -73,6 +92,23 @@ pub async fn update(
             }
         }
         let mut notes = Notes::default();
+        if let Some(secs) = timer
+            && secs != access.conversation.disappear_secs
+        {
+            conversations::set_timer(conn, id, secs, now)?;
+            notes.push_event(
+                conversations::member_ids(conn, id)?,
+                ConversationEvent {
+                    conversation_id: id,
+                    change: ConversationChange::TimerChanged,
+                    user_id: None,
+                    actor_id: Some(me.0),
+                    role: None,
+                    disappear_secs: secs,
+                    at: now,
+                },
+            )?;
+        }
         if !change.is_empty() {
             conversations::update(conn, id, &change, now)?;
             notes.push(

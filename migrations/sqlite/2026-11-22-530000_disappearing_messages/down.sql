@@ -1,0 +1,2 @@
+DROP INDEX messages_expires_at_idx;
+ALTER TABLE messages DROP COLUMN expires_at;
