@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
-    DeletionReason, FrameError, FrameErrorBody, FrameErrorCode, MessageDeleted, MessageEvent,
-    MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume,
-    SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
+    DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, LeaveRoom,
+    MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent,
+    ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL, SendMessage,
+    Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
@@ -137,6 +138,10 @@ fn every_client_frame() -> Vec<ClientFrame> {
             access_token: "t".into(),
         }),
         ClientFrame::Ping,
+        ClientFrame::EnterRoom(EnterRoom { link: uuid(8) }),
+        ClientFrame::LeaveRoom(LeaveRoom {
+            conversation_id: uuid(9),
+        }),
     ]
 }
 
@@ -150,9 +155,11 @@ fn client_variant(f: &ClientFrame) -> (usize, Option<(String, Value)>) {
         ClientFrame::Ack(p) => (2, Some(schema_of(p))),
         ClientFrame::Auth(p) => (3, Some(schema_of(p))),
         ClientFrame::Ping => (4, None),
+        ClientFrame::EnterRoom(p) => (5, Some(schema_of(p))),
+        ClientFrame::LeaveRoom(p) => (6, Some(schema_of(p))),
     }
 }
-const CLIENT_VARIANTS: usize = 5;
+const CLIENT_VARIANTS: usize = 7;
 
 fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
     let id = id.map(str::to_owned);
@@ -256,6 +263,30 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
             id: id.clone(),
             payload: Pong {},
         },
+        ServerFrame::RoomEntered {
+            id: id.clone(),
+            payload: RoomEntered {
+                conversation_id: uuid(9),
+                participants: vec![uuid(1), uuid(6)],
+                at: at(),
+            },
+        },
+        ServerFrame::RoomLeft {
+            id: id.clone(),
+            payload: RoomLeft {
+                conversation_id: uuid(9),
+                closed: true,
+                at: at(),
+            },
+        },
+        ServerFrame::Room {
+            payload: RoomEvent {
+                conversation_id: uuid(9),
+                change: RoomChange::Joined,
+                user_id: uuid(6),
+                at: at(),
+            },
+        },
         ServerFrame::Error {
             id,
             payload: FrameErrorBody {
@@ -281,9 +312,12 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Error { payload, .. } => (9, schema_of(payload)),
         ServerFrame::Deleted { payload, .. } => (10, schema_of(payload)),
         ServerFrame::Expired { payload, .. } => (11, schema_of(payload)),
+        ServerFrame::RoomEntered { payload, .. } => (12, schema_of(payload)),
+        ServerFrame::RoomLeft { payload, .. } => (13, schema_of(payload)),
+        ServerFrame::Room { payload } => (14, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 12;
+const SERVER_VARIANTS: usize = 15;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -632,6 +666,17 @@ fn enums_list_every_variant() {
     };
     assert_eq!(roles.iter().map(index).collect::<Vec<_>>(), vec![0, 1, 2]);
     assert_enum(&doc, "MemberRole", &roles);
+
+    let room_changes = [RoomChange::Joined, RoomChange::Left];
+    let index = |c: &RoomChange| match c {
+        RoomChange::Joined => 0,
+        RoomChange::Left => 1,
+    };
+    assert_eq!(
+        room_changes.iter().map(index).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_enum(&doc, "RoomChange", &room_changes);
 
     let reasons = [DeletionReason::Retracted];
     let index = |r: &DeletionReason| match r {

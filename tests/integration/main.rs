@@ -24,6 +24,8 @@ mod group_roles;
 mod groups;
 mod history;
 mod http_errors;
+mod link_rooms;
+mod link_rooms_nodes;
 mod logs;
 mod multinode;
 mod operations;

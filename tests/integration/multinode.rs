@@ -16,7 +16,7 @@ use passerelle_test_support::{Backend, TestServer};
 
 use crate::common::*;
 
-fn require_postgres() {
+pub(crate) fn require_postgres() {
     assert_eq!(
         Backend::from_env(),
         Backend::Postgres,

@@ -19,7 +19,9 @@ pub enum ConversationKind {
     Direct,
     /// A named group with roles.
     Group,
-    /// A room joined by holding its link (not created by these endpoints).
+    /// A link room: created with `POST /v1/rooms`, entered over the
+    /// WebSocket by whoever holds its link, gone after its last participant
+    /// leaves. Its members are the users in it now.
     Link,
 }
 

@@ -65,6 +65,9 @@ pub enum ErrorCode {
     OwnerMustTransfer,
     /// 409: direct conversations have no settings and no membership changes.
     DirectConversation,
+    /// 409: link rooms have no settings, invitations, roles or join links;
+    /// their members are whoever is in them (`enter_room`, `leave_room`).
+    LinkRoom,
     /// 409: the message is older than the retraction window.
     RetractWindowPassed,
     /// 413: the body is larger than the endpoint accepts.
@@ -103,6 +106,7 @@ impl ErrorCode {
             Self::AlreadyMember => "already_member",
             Self::OwnerMustTransfer => "owner_must_transfer",
             Self::DirectConversation => "direct_conversation",
+            Self::LinkRoom => "link_room",
             Self::RetractWindowPassed => "retract_window_passed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",

@@ -4,13 +4,19 @@
 //! Clients send [`ClientFrame`]s; the payload type is chosen by `type` and
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
-//! stream (`message`, `receipt`, `conversation`) carry a per-device `seq`. Message frames carry metadata only: no
-//! field holds content, ciphertext or keys.
+//! stream (`message`, `receipt`, `conversation`, `deleted`) carry a
+//! per-device `seq`; live-only events (`room`) carry none. Message frames
+//! carry metadata only: no field holds content, ciphertext or keys. The
+//! link-room frames' payloads are in `rooms`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+mod rooms;
+
+pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
 
 /// The one subprotocol the server speaks and echoes.
 pub const SUBPROTOCOL: &str = "passerelle.v1";
@@ -38,11 +44,21 @@ pub enum ClientFrame {
     Ack(Ack),
     Auth(Reauth),
     Ping,
+    EnterRoom(EnterRoom),
+    LeaveRoom(LeaveRoom),
 }
 
 impl ClientFrame {
     /// The `type` names clients may use.
-    pub const TYPES: [&'static str; 5] = ["message", "resume", "ack", "auth", "ping"];
+    pub const TYPES: [&'static str; 7] = [
+        "message",
+        "resume",
+        "ack",
+        "auth",
+        "ping",
+        "enter_room",
+        "leave_room",
+    ];
 
     /// The frame's `type`.
     pub fn kind(&self) -> &'static str {
@@ -52,6 +68,8 @@ impl ClientFrame {
             Self::Ack(_) => "ack",
             Self::Auth(_) => "auth",
             Self::Ping => "ping",
+            Self::EnterRoom(_) => "enter_room",
+            Self::LeaveRoom(_) => "leave_room",
         }
     }
 
@@ -75,6 +93,8 @@ impl ClientFrame {
                 let _: Empty = typed(payload)?;
                 Self::Ping
             }
+            "enter_room" => Self::EnterRoom(typed(payload)?),
+            "leave_room" => Self::LeaveRoom(typed(payload)?),
             other => return Err(FrameError::UnknownType(other.chars().take(64).collect())),
         })
     }
@@ -87,6 +107,8 @@ impl ClientFrame {
             Self::Ack(a) => serde_json::to_value(a),
             Self::Auth(a) => serde_json::to_value(a),
             Self::Ping => Ok(serde_json::json!({})),
+            Self::EnterRoom(r) => serde_json::to_value(r),
+            Self::LeaveRoom(r) => serde_json::to_value(r),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -256,6 +278,21 @@ pub enum ServerFrame {
         id: Option<String>,
         payload: Pong,
     },
+    /// Reply to `enter_room`: the session is in the room.
+    RoomEntered {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        payload: RoomEntered,
+    },
+    /// Reply to `leave_room`: the session is out of the room.
+    RoomLeft {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        payload: RoomLeft,
+    },
+    /// A live event, not in the stream (no `seq`, never replayed): someone
+    /// joined or left a link room the user is in.
+    Room { payload: RoomEvent },
     /// A frame was refused; the session stays open unless a close follows.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -484,9 +521,11 @@ pub enum FrameErrorCode {
     InvalidPayload,
     /// A value breaks a rule (e.g. `sessionId` too long).
     ValidationFailed,
-    /// The recipient (or replied-to message) does not exist for the sender.
+    /// The recipient (or replied-to message, or room) does not exist for
+    /// the sender.
     NotFound,
-    /// The sender may not do this.
+    /// The sender may not do this (a full room, too many rooms in one
+    /// session).
     Forbidden,
     /// The `messageId` belongs to another sender's message.
     MessageIdTaken,

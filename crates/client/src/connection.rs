@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use passerelle_api_types::ws::{Ack, ClientFrame, Reauth, Resume, SendMessage, ServerFrame};
+use passerelle_api_types::ws::{
+    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame,
+};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -97,6 +99,18 @@ impl Connection {
         self.tx.ping().await
     }
 
+    /// Enters the link room of `link` (`enter_room`); the server answers
+    /// `room_entered`.
+    pub async fn enter_room(&mut self, link: uuid::Uuid) -> Result<(), ClientError> {
+        self.tx.enter_room(link).await
+    }
+
+    /// Leaves the room `conversation` (`leave_room`); the server answers
+    /// `room_left`.
+    pub async fn leave_room(&mut self, conversation: uuid::Uuid) -> Result<(), ClientError> {
+        self.tx.leave_room(conversation).await
+    }
+
     /// The next server frame, parsed.
     pub async fn next(&mut self) -> Result<ServerFrame, ClientError> {
         self.rx.next().await
@@ -178,6 +192,20 @@ impl Sender {
     /// Sends an application-level `ping`.
     pub async fn ping(&mut self) -> Result<(), ClientError> {
         self.send(&ClientFrame::Ping, None).await
+    }
+
+    /// Sends `enter_room`.
+    pub async fn enter_room(&mut self, link: uuid::Uuid) -> Result<(), ClientError> {
+        self.send(&ClientFrame::EnterRoom(EnterRoom { link }), None)
+            .await
+    }
+
+    /// Sends `leave_room`.
+    pub async fn leave_room(&mut self, conversation: uuid::Uuid) -> Result<(), ClientError> {
+        let frame = ClientFrame::LeaveRoom(LeaveRoom {
+            conversation_id: conversation,
+        });
+        self.send(&frame, None).await
     }
 
     /// Sends a close frame (1000) and shuts the sending side. The receiver

@@ -33,7 +33,9 @@ pub fn parse_server_frame(text: &str) -> Result<ServerFrame, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use passerelle_api_types::ws::{Ack, MessageType, Reauth, Resume, SendMessage};
+    use passerelle_api_types::ws::{
+        Ack, EnterRoom, LeaveRoom, MessageType, Reauth, Resume, SendMessage,
+    };
     use serde_json::json;
 
     fn round_trip(text: &str) -> (ClientEnvelope, ClientFrame) {
@@ -80,6 +82,16 @@ mod tests {
                 access_token: "t.o.k".into(),
             }),
             ClientFrame::Ping,
+            ClientFrame::EnterRoom(EnterRoom {
+                link: "0f1e2d3c-4b5a-4697-8877-665544332211"
+                    .parse()
+                    .expect("uuid"),
+            }),
+            ClientFrame::LeaveRoom(LeaveRoom {
+                conversation_id: "0f1e2d3c-4b5a-4697-8877-665544332211"
+                    .parse()
+                    .expect("uuid"),
+            }),
         ];
         for frame in frames {
             let text = envelope_text(&frame, Some("c-1")).expect("text");

@@ -13,8 +13,7 @@
 
 use crate::DomainError;
 
-/// What a conversation is. Stored as text; `link` rooms belong to another
-/// part of the service but share the tables.
+/// What a conversation is. Stored as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConversationKind {
     /// Exactly one per pair of users (or one user with themself), with both
@@ -22,7 +21,8 @@ pub enum ConversationKind {
     Direct,
     /// A named group with roles.
     Group,
-    /// A room joined by holding its link.
+    /// A link room: entered by holding its link, its members are the users
+    /// in it now, deleted when the last one leaves.
     Link,
 }
 

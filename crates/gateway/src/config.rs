@@ -26,7 +26,34 @@ pub struct Settings {
     pub ws: WsSettings,
     pub routing: RoutingSettings,
     pub conversations: ConversationSettings,
+    pub rooms: RoomSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomSettings {
+    /// A link room nobody has entered this long after its creation is
+    /// deleted.
+    pub enter_grace_secs: u64,
+    /// How often each node records that it is alive and sweeps: a node not
+    /// seen for three intervals is dead, and its sessions leave their rooms.
+    pub heartbeat_secs: u64,
+    /// Most users in one link room at once (at least 2).
+    pub member_cap: u32,
+    /// Most rooms one WebSocket session may be in at once.
+    pub max_per_session: u32,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        Self {
+            enter_grace_secs: 60,
+            heartbeat_secs: 5,
+            member_cap: 1000,
+            max_per_session: 32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -260,6 +287,7 @@ impl Default for Settings {
             ws: WsSettings::default(),
             routing: RoutingSettings::default(),
             conversations: ConversationSettings::default(),
+            rooms: RoomSettings::default(),
             log: LogSettings::default(),
         }
     }

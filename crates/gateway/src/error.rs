@@ -60,6 +60,10 @@ pub enum ApiError {
     OwnerMustTransfer,
     #[error("{0}")]
     DirectConversation(&'static str),
+    #[error(
+        "link rooms have no settings, invitations, roles or join links; enter and leave them over the WebSocket"
+    )]
+    LinkRoom,
     #[error("the message is older than the retraction window")]
     RetractWindowPassed,
     #[error("{0}")]
@@ -98,6 +102,7 @@ impl ApiError {
             Self::AlreadyMember => ErrorCode::AlreadyMember,
             Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
             Self::DirectConversation(_) => ErrorCode::DirectConversation,
+            Self::LinkRoom => ErrorCode::LinkRoom,
             Self::RetractWindowPassed => ErrorCode::RetractWindowPassed,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -129,6 +134,7 @@ impl ResponseError for ApiError {
             | Self::AlreadyMember
             | Self::OwnerMustTransfer
             | Self::DirectConversation(_)
+            | Self::LinkRoom
             | Self::RetractWindowPassed => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -8,7 +8,8 @@
 //! (the one HTTP error type), `authn` (who is calling), `provision`
 //! (accounts from external identity providers), `middleware` (request id,
 //! access log, metrics), `routes/<resource>/<verb>.rs`, `openapi`, `routing` (batching writer,
-//! hub, envelopes, retention sweep), `ws` (the WebSocket endpoint).
+//! hub, envelopes, retention sweep), `rooms` (link rooms: presence, node
+//! liveness and sweeps), `ws` (the WebSocket endpoint).
 
 pub mod authn;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod middleware;
 pub mod openapi;
 pub mod provision;
+pub mod rooms;
 pub mod routes;
 pub mod routing;
 pub mod startup;

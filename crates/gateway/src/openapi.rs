@@ -59,6 +59,7 @@ use crate::routes;
         routes::invites::accept::accept,
         routes::invites::decline::decline,
         routes::groups::show::show,
+        routes::rooms::create::create,
         routes::jwks::jwks,
         routes::health::healthz,
         routes::health::readyz,
@@ -73,6 +74,7 @@ use crate::routes;
         (name = "account", description = "The caller's account, profile and privacy settings"),
         (name = "social", description = "Contacts, blocks and public profiles"),
         (name = "conversations", description = "Direct conversations, groups, members, invitations, join links and message history"),
+        (name = "rooms", description = "Link rooms: created here, entered and left over the WebSocket, gone after their last participant leaves"),
         (name = "realtime", description = "The WebSocket session (frames: openapi/asyncapi.yaml)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

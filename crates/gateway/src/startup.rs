@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::{Settings, TokenAlgorithm};
 use crate::error::{json_config, not_found, path_config, query_config};
 use crate::openapi::ApiDoc;
+use crate::rooms::liveness;
 use crate::routing::hub::Hub;
 use crate::routing::writer::Router;
 use crate::routing::{expiry, sweeper};
@@ -38,6 +39,10 @@ pub struct Application {
     addr: SocketAddr,
     hub: Hub,
     shutdown_timeout: Duration,
+    /// For the clean-up of this node's room presence after the drain.
+    store: Store,
+    fanout: Fanout,
+    node: uuid::Uuid,
 }
 
 impl Application {
@@ -46,6 +51,7 @@ impl Application {
         let settings = Arc::new(settings);
         let state = build_state(settings.clone()).await?;
         let hub = state.hub.clone();
+        let (store, fanout, node) = (state.store.clone(), state.fanout.clone(), state.node);
         let listener = TcpListener::bind(settings.server.bind)?;
         let addr = listener.local_addr()?;
         let workers = match settings.server.workers {
@@ -90,6 +96,9 @@ impl Application {
             addr,
             hub,
             shutdown_timeout: Duration::from_secs(settings.server.shutdown_timeout_secs),
+            store,
+            fanout,
+            node,
         })
     }
 
@@ -99,8 +108,10 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT. Then: stop accepting, tell every
     /// WebSocket session to reconnect elsewhere (close 1012), wait for them
-    /// to go and for in-flight requests to finish, all within
-    /// `server.shutdown_timeout_secs`.
+    /// to go (each leaves its link rooms as it ends) and for in-flight
+    /// requests to finish, all within `server.shutdown_timeout_secs`;
+    /// finally remove this node's row and any room presence its sessions
+    /// left behind.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let hub = self.hub.clone();
@@ -121,9 +132,20 @@ impl Application {
                 .await
                 .ok();
         });
-        self.server.await
+        let served = self.server.await;
+        let retiring = liveness::retire(&self.store, &self.fanout, self.node);
+        if tokio::time::timeout(RETIRE_TIMEOUT, retiring)
+            .await
+            .is_err()
+        {
+            tracing::warn!("room presence clean-up timed out; other nodes will sweep it");
+        }
+        served
     }
 }
+
+/// How long a stopping node spends removing its room presence.
+const RETIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn wait_for_signal() {
     #[cfg(unix)]
@@ -209,6 +231,28 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         None => Fanout::local(),
     };
     let hub = Hub::start(fanout.clone(), deliveries, settings.ws.outbound_queue);
+    let node = uuid::Uuid::new_v4();
+    let local_rooms = crate::rooms::LocalRooms::default();
+    let rooms = &settings.rooms;
+    if rooms.member_cap < passerelle_domain::MIN_MEMBER_CAP {
+        return Err(format!(
+            "rooms.member_cap ({}) must be at least {}",
+            rooms.member_cap,
+            passerelle_domain::MIN_MEMBER_CAP
+        )
+        .into());
+    }
+    let liveness = liveness::Liveness {
+        store: store.clone(),
+        fanout: fanout.clone(),
+        hub: hub.clone(),
+        local: local_rooms.clone(),
+        node,
+        every: Duration::from_secs(rooms.heartbeat_secs.max(1)),
+        enter_grace: Duration::from_secs(rooms.enter_grace_secs),
+    };
+    liveness.first_beat().await?;
+    liveness.start();
     let routing = &settings.routing;
     // One writer per node by default on both backends: on SQLite there is
     // one writer at a time anyway; on Postgres concurrent batches lock
@@ -247,6 +291,8 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         hub,
         router,
         sessions,
+        node,
+        rooms: local_rooms,
         jwks: Arc::new(keys.jwks()),
         settings,
     })

@@ -12,6 +12,7 @@ use passerelle_bus::{Fanout, RateLimiter, RedisLink, SessionRegistry};
 use passerelle_store::Store;
 
 use crate::config::Settings;
+use crate::rooms::LocalRooms;
 use crate::routing::hub::Hub;
 use crate::routing::writer::Router;
 
@@ -37,6 +38,11 @@ pub struct AppState {
     pub router: Router,
     /// Live sessions across nodes, for the per-device and per-user caps.
     pub sessions: SessionRegistry,
+    /// This node's id (random per process): written on the room presence
+    /// of its sessions, so that other nodes can sweep it if this one dies.
+    pub node: uuid::Uuid,
+    /// This node's sessions that are in link rooms.
+    pub rooms: LocalRooms,
     /// The JWKS document, rendered once (keys only change on restart).
     pub jwks: Arc<serde_json::Value>,
     pub settings: Arc<Settings>,

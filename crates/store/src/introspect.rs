@@ -10,7 +10,8 @@ use diesel::sql_types::Text;
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{
-    blocks, contacts, device_events, device_streams, devices, messages, refresh_tokens, users,
+    blocks, contacts, device_events, device_streams, devices, gateway_nodes, messages,
+    refresh_tokens, room_presence, users,
 };
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
@@ -90,6 +91,16 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(blocks::all_columns)
         .limit(0)
         .load::<(Id, Id, Ts)>(c)
+        .db()?;
+    room_presence::table
+        .select(room_presence::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Id, Id, Ts)>(c)
+        .db()?;
+    gateway_nodes::table
+        .select(gateway_nodes::all_columns)
+        .limit(0)
+        .load::<(Id, Ts)>(c)
         .db()?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Passerelle's persistence layer: accounts (users, devices, refresh
 //! tokens), the social graph (contacts, blocks, profiles and privacy
-//! settings), conversations (direct, groups, members, invitations), message
-//! metadata and every device's durable event stream, in
+//! settings), conversations (direct, groups, members, invitations), link
+//! rooms and who is in them, message metadata and every device's durable
+//! event stream, in
 //! PostgreSQL or SQLite through one diesel code path.
 //!
 //! Owns the schema, the embedded migrations and every query. Diesel stays
@@ -9,7 +10,7 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`streams`], [`batch`] and [`expiry`].
+//! [`rooms`], [`streams`], [`batch`] and [`expiry`].
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -31,6 +32,7 @@ pub mod devices;
 pub mod expiry;
 pub mod history;
 pub mod refresh_tokens;
+pub mod rooms;
 pub mod social;
 pub mod streams;
 pub mod users;

@@ -177,7 +177,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    room_presence (conversation_id, connection_id) {
+        conversation_id -> DbUuid,
+        connection_id -> DbUuid,
+        user_id -> DbUuid,
+        node_id -> DbUuid,
+        entered_at -> DbTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    gateway_nodes (id) {
+        id -> DbUuid,
+        seen_at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(room_presence -> conversations (conversation_id));
 diesel::joinable!(conversation_invites -> conversations (conversation_id));
 
 // Both tables point at `users` twice; the listing queries join on the
@@ -196,5 +220,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     conversations,
     conversation_members,
-    conversation_invites
+    conversation_invites,
+    room_presence,
+    gateway_nodes
 );

@@ -21,6 +21,7 @@ pub mod me;
 pub mod members;
 pub mod metrics;
 pub mod pagination;
+pub mod rooms;
 pub mod users;
 
 /// A resource whose unsupported methods get a JSON 405.
@@ -115,6 +116,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(invites::decline::decline)),
         )
         .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
+        .service(resource("/v1/rooms").route(web::post().to(rooms::create::create)))
         .service(
             resource("/v1/conversations/{conversation_id}/messages")
                 .route(web::get().to(history::list::list)),

@@ -1,6 +1,7 @@
 //! What travels on a user's bus channel: stream events for that user's
-//! devices, or a control order (close sessions). JSON, with event payloads
-//! kept as raw JSON so that nodes forward them without re-encoding.
+//! devices, live-only frames for all of the user's sessions, or a control
+//! order (close sessions). JSON, with event payloads kept as raw JSON so
+//! that nodes forward them without re-encoding.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -13,6 +14,11 @@ use uuid::Uuid;
 pub enum Envelope {
     /// Stream events for some of the user's devices.
     Events { events: Vec<Event> },
+    /// A whole server frame outside the durable stream (no `seq`, never
+    /// replayed; lost when a session is not connected) for every live
+    /// session of the user: room joins and leaves, later presence and
+    /// typing.
+    Ephemeral { frame: Box<RawValue> },
     /// Close the sessions of these devices (all of the user's when `devices`
     /// is empty) with `code`.
     Close {
@@ -79,5 +85,15 @@ mod tests {
         let env = Envelope::Events { events: vec![e] };
         let back = Envelope::decode(&env.encode()).expect("decode");
         assert!(matches!(back, Envelope::Events { events } if events[0].seq == 7));
+    }
+
+    #[test]
+    fn ephemeral_frames_travel_unchanged() {
+        let text = r#"{"type":"room","payload":{"a":1}}"#;
+        let env = Envelope::Ephemeral {
+            frame: RawValue::from_string(text.into()).expect("raw"),
+        };
+        let back = Envelope::decode(&env.encode()).expect("decode");
+        assert!(matches!(back, Envelope::Ephemeral { frame } if frame.get() == text));
     }
 }

@@ -140,6 +140,40 @@ fn encode_by_user(by_user: HashMap<UserId, Vec<Event>>) -> Vec<(Uuid, Bytes)> {
         .collect()
 }
 
+/// The envelopes carrying `frame` (a whole server frame, outside the
+/// stream) to every session of each of `users`.
+pub fn ephemeral_envelopes(
+    users: &[UserId],
+    frame: &passerelle_api_types::ws::ServerFrame,
+) -> Vec<(Uuid, Bytes)> {
+    let Ok(frame) = serde_json::value::to_raw_value(frame) else {
+        return Vec::new();
+    };
+    let bytes = Envelope::Ephemeral { frame }.encode();
+    let mut seen = std::collections::HashSet::new();
+    users
+        .iter()
+        .filter(|u| seen.insert(**u))
+        .map(|u| (u.0, bytes.clone()))
+        .collect()
+}
+
+/// Publishes `frame` to every session of `users`; best effort (live-only
+/// frames are not kept anywhere).
+pub async fn publish_ephemeral(
+    fanout: &passerelle_bus::Fanout,
+    users: &[UserId],
+    frame: &passerelle_api_types::ws::ServerFrame,
+) {
+    let items = ephemeral_envelopes(users, frame);
+    if items.is_empty() {
+        return;
+    }
+    if let Err(e) = fanout.publish(items).await {
+        tracing::warn!(error = %e, "could not publish a live frame");
+    }
+}
+
 /// An order to close sessions of `user` (all of them when `devices` is
 /// empty).
 pub fn close_envelope(user: UserId, devices: &[Uuid], code: u16, reason: &str) -> (Uuid, Bytes) {

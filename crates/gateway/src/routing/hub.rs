@@ -30,6 +30,9 @@ pub enum Outbound {
     /// Stream events of one batch for this session's device, in sequence
     /// order: each with its frame text.
     Frames(Vec<(u64, Arc<str>)>),
+    /// A frame outside the stream, sent as it is whether or not the session
+    /// has resumed.
+    Ephemeral(Arc<str>),
     /// The bus may have lost deliveries: catch up from the database.
     Resync,
 }
@@ -204,6 +207,15 @@ impl Hub {
         }
     }
 
+    /// Orders one session (`connection` of `user`) on this node to close.
+    pub fn close_connection(&self, user: Uuid, connection: Uuid, code: u16, reason: &str) {
+        if let Some(list) = lock(self.shard(&user)).get(&user) {
+            for entry in list.iter().filter(|e| e.connection == connection) {
+                entry.order_close(code, reason);
+            }
+        }
+    }
+
     async fn apply_subscriptions(
         self,
         fanout: Fanout,
@@ -276,6 +288,16 @@ impl Hub {
                     if !frames.is_empty() {
                         entry.offer(Outbound::Frames(frames));
                     }
+                }
+            }
+            Envelope::Ephemeral { frame } => {
+                let shard = lock(self.shard(&user));
+                let Some(list) = shard.get(&user) else {
+                    return;
+                };
+                let text: Arc<str> = Arc::from(frame.get());
+                for entry in list {
+                    entry.offer(Outbound::Ephemeral(text.clone()));
                 }
             }
             Envelope::Close {

@@ -35,6 +35,14 @@ pub enum Action {
     Ping {
         id: Option<String>,
     },
+    EnterRoom {
+        id: Option<String>,
+        link: uuid::Uuid,
+    },
+    LeaveRoom {
+        id: Option<String>,
+        conversation: uuid::Uuid,
+    },
 }
 
 /// A refused frame: the `error` frame to send back.
@@ -126,6 +134,11 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
             token: a.access_token,
         },
         ClientFrame::Ping => Action::Ping { id },
+        ClientFrame::EnterRoom(r) => Action::EnterRoom { id, link: r.link },
+        ClientFrame::LeaveRoom(r) => Action::LeaveRoom {
+            id,
+            conversation: r.conversation_id,
+        },
     })
 }
 
@@ -202,6 +215,21 @@ mod tests {
         assert!(matches!(
             read_text(r#"{"type":"ack","payload":{"seq":3}}"#),
             Ok(Action::Ack { seq: 3 })
+        ));
+        let r = read_text(r#"{"type":"enter_room","id":"e1","payload":{"link":"not-a-uuid"}}"#)
+            .expect_err("refused");
+        assert_eq!(
+            (r.code, r.id.as_deref()),
+            (FrameErrorCode::InvalidPayload, Some("e1"))
+        );
+        let r = read_text(r#"{"type":"enter_room","payload":{"link":"0f1e2d3c-4b5a-4697-8877-665544332211","key":"k"}}"#)
+            .expect_err("refused");
+        assert!(r.message.contains("key"), "{}", r.message);
+        assert!(matches!(
+            read_text(
+                r#"{"type":"leave_room","payload":{"conversationId":"0f1e2d3c-4b5a-4697-8877-665544332211"}}"#
+            ),
+            Ok(Action::LeaveRoom { .. })
         ));
     }
 }

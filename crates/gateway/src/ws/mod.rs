@@ -3,7 +3,8 @@
 //! reading and checking of client frames ([`inbound`]), the device stream
 //! cursor that makes replay-then-live exact ([`cursor`]) and the replay
 //! and live delivery built on it (`replay`), the answers to sends (`replies`),
-//! and per-session limits ([`limits`]). Frames, error codes and close codes are documented
+//! link rooms entered by the session (`rooms`), and per-session limits
+//! ([`limits`]). Frames, error codes and close codes are documented
 //! in `docs/protocol.md` and `openapi/asyncapi.yaml`.
 
 pub mod cursor;
@@ -11,5 +12,6 @@ pub mod inbound;
 pub mod limits;
 mod replay;
 mod replies;
+mod rooms;
 pub mod session;
 pub mod upgrade;

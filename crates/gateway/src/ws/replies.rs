@@ -1,11 +1,14 @@
-//! What a finished send or ack hands back to its session, and the `sent`
-//! (or `error`) frame answering a `message` frame.
+//! What a finished send or ack hands back to its session, how the session
+//! handles it (and forwards acknowledgements), and the `sent` (or `error`)
+//! frame answering a `message` frame.
 
+use futures_util::stream::FuturesUnordered;
 use passerelle_api_types::ws::{FrameErrorCode, Sent, ServerFrame};
 use passerelle_store::batch::Outcome;
 use uuid::Uuid;
 
 use super::inbound::{Refusal, frame_text};
+use super::session::{Conn, Ending};
 use crate::routing::writer::RouteError;
 
 /// A finished send or ack: the frame to send back (if any); for a send, its
@@ -18,7 +21,82 @@ pub(super) struct Reply {
     pub ack_done: Option<bool>,
 }
 
+#[derive(Debug, Default)]
+pub(super) struct AckState {
+    /// The highest sequence the writer stored.
+    confirmed: u64,
+    /// The highest sequence sent to the writer.
+    forwarded: u64,
+    in_flight: bool,
+    /// The highest sequence asked for while one was in flight.
+    waiting: Option<u64>,
+}
+
 pub(super) type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + Send>>;
+
+impl Conn {
+    /// Handles a finished send or ack: its sequence, the next ack, the
+    /// frame to send back.
+    pub(super) async fn on_reply(
+        &mut self,
+        reply: Reply,
+        pending: &mut FuturesUnordered<Pending>,
+    ) -> Result<(), Ending> {
+        if let Some((message_id, seq)) = reply.own {
+            self.in_flight.remove(&message_id);
+            if let (Some(seq), Some(cursor)) = (seq, self.cursor.as_mut()) {
+                cursor.own(seq);
+            }
+        }
+        if let Some(stored) = reply.ack_done {
+            self.acks.in_flight = false;
+            if stored {
+                self.acks.confirmed = self.acks.forwarded;
+            } else {
+                // Not stored: the same ack, sent again, must go through.
+                self.acks.forwarded = self.acks.confirmed;
+            }
+            if let Some(seq) = self.acks.waiting.take() {
+                self.ack(seq, pending);
+            }
+        }
+        if let Some(text) = reply.text {
+            self.text(text).await?;
+        }
+        Ok(())
+    }
+
+    /// Forwards an acknowledgement to the writer, or folds it into the one
+    /// in flight.
+    pub(super) fn ack(&mut self, seq: u64, pending: &mut FuturesUnordered<Pending>) {
+        let acks = &mut self.acks;
+        if seq <= acks.forwarded.max(acks.waiting.unwrap_or(0)) {
+            return;
+        }
+        if acks.in_flight {
+            acks.waiting = Some(seq);
+            return;
+        }
+        acks.forwarded = seq;
+        acks.in_flight = true;
+        let router = self.state.router.clone();
+        let (user, device) = (self.caller.user_id, self.caller.device_id);
+        pending.push(Box::pin(async move {
+            let stored = match router.ack(user, device, seq).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::debug!(error = %e, "ack not stored; the client will ack again");
+                    false
+                }
+            };
+            Reply {
+                text: None,
+                own: None,
+                ack_done: Some(stored),
+            }
+        }));
+    }
+}
 
 /// The reply to a `message` frame.
 pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>) -> String {

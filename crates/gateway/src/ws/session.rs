@@ -6,7 +6,9 @@
 //! handed to the router and run concurrently (up to `MAX_IN_FLIGHT`), so one
 //! client can pipeline. The device stream reaches the client only after a
 //! `resume`: first what the database holds after the client's position, then
-//! live events, with the [`Cursor`] making the seam exact.
+//! live events, with the [`Cursor`] making the seam exact. Live-only frames
+//! (`room`) are sent as they come. However the loop ends, the session then
+//! leaves the link rooms it is in (`rooms`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +27,7 @@ use uuid::Uuid;
 use super::cursor::Cursor;
 use super::inbound::{self, Action, Refusal, frame_text};
 use super::limits::{TokenBucket, Verdict};
-use super::replies::{Pending, Reply, sent_reply};
+use super::replies::{AckState, Pending, Reply, sent_reply};
 use crate::authn::{Caller, authenticate};
 use crate::routing::hub::Outbound;
 use crate::state::AppState;
@@ -51,17 +53,9 @@ pub(super) struct Conn {
     /// one asked for meanwhile follows it, and the others are folded into it
     /// (acks are cumulative), so a chatty client costs the writer little.
     pub(super) acks: AckState,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct AckState {
-    /// The highest sequence the writer stored.
-    confirmed: u64,
-    /// The highest sequence sent to the writer.
-    forwarded: u64,
-    in_flight: bool,
-    /// The highest sequence asked for while one was in flight.
-    waiting: Option<u64>,
+    /// The link rooms this session is in: conversation → link. Left when
+    /// the session ends.
+    pub(super) rooms: std::collections::HashMap<Uuid, Uuid>,
 }
 
 /// When a session must end: the token's expiry plus the clock-skew leeway
@@ -112,26 +106,42 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
         cursor: None,
         in_flight: std::collections::HashSet::new(),
         acks: AckState::default(),
+        rooms: std::collections::HashMap::new(),
     };
     let max = state.settings.ws.max_frame_bytes;
     let mut stream = stream
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
+    let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
     let ending = match conn
-        .serve(&mut stream, membership.outbound, membership.close)
+        .serve(
+            &mut stream,
+            membership.outbound,
+            membership.close,
+            &mut pending,
+        )
         .await
     {
         Ok(never) => match never {},
         Err(ending) => ending,
     };
-    drop(membership.guard);
     if let Err(e) = state.sessions.unregister(user, device, id).await {
         tracing::debug!(error = %e, "session registry unregister failed");
     }
     tracing::debug!(connection = %id, ending = ?ending, "session closed");
-    if let Some((code, reason)) = ending {
-        let _ = conn.socket.close(Some(close_reason(code, &reason))).await;
+    if let Some((code, reason)) = &ending {
+        let _ = conn
+            .socket
+            .clone()
+            .close(Some(close_reason(*code, reason)))
+            .await;
+    }
+    // The client has its close; now leave the session's link rooms. Still
+    // counted in the hub meanwhile, so a shutdown drain waits for this.
+    conn.leave_all_rooms(&mut pending).await;
+    drop(membership.guard);
+    if ending.is_some() {
         // The closing handshake: give the client a moment to read the close
         // frame and answer it before the connection is dropped.
         let _ = tokio::time::timeout(LINGER, async {
@@ -161,6 +171,7 @@ impl Conn {
         stream: &mut AggregatedMessageStream,
         mut outbound: tokio::sync::mpsc::Receiver<Outbound>,
         mut close_order: tokio::sync::watch::Receiver<crate::routing::hub::CloseOrder>,
+        pending: &mut FuturesUnordered<Pending>,
     ) -> Result<std::convert::Infallible, Ending> {
         let ws = self.state.settings.ws.clone();
         self.send_ready().await?;
@@ -169,7 +180,6 @@ impl Conn {
         heartbeat.tick().await;
         let mut last_heard = Instant::now();
         let mut bucket = TokenBucket::new(ws.frames_per_sec, ws.frame_burst);
-        let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
         loop {
             let token_expiry = tokio::time::sleep_until(self.token_deadline);
             tokio::select! {
@@ -185,27 +195,7 @@ impl Conn {
                     });
                 }
                 Some(reply) = pending.next(), if !pending.is_empty() => {
-                    if let Some((message_id, seq)) = reply.own {
-                        self.in_flight.remove(&message_id);
-                        if let (Some(seq), Some(cursor)) = (seq, self.cursor.as_mut()) {
-                            cursor.own(seq);
-                        }
-                    }
-                    if let Some(stored) = reply.ack_done {
-                        self.acks.in_flight = false;
-                        if stored {
-                            self.acks.confirmed = self.acks.forwarded;
-                        } else {
-                            // Not stored: the same ack, sent again, must go through.
-                            self.acks.forwarded = self.acks.confirmed;
-                        }
-                        if let Some(seq) = self.acks.waiting.take() {
-                            self.ack(seq, &mut pending);
-                        }
-                    }
-                    if let Some(text) = reply.text {
-                        self.text(text).await?;
-                    }
+                    self.on_reply(reply, pending).await?;
                 }
                 item = outbound.recv() => {
                     match item {
@@ -214,6 +204,7 @@ impl Conn {
                                 self.on_live(seq, &text).await?;
                             }
                         }
+                        Some(Outbound::Ephemeral(text)) => self.text(text.to_string()).await?,
                         Some(Outbound::Resync) => self.on_resync().await?,
                         None => return Err(Some((close::RESTART, "node shutting down".into()))),
                     }
@@ -231,7 +222,7 @@ impl Conn {
                                 }
                                 Verdict::Abuse => return Err(Some((close::POLICY, "rate limit ignored".into()))),
                             }
-                            self.on_text(&text, &mut pending).await?;
+                            self.on_text(&text, pending).await?;
                         }
                         Some(Ok(AggregatedMessage::Binary(_))) => {
                             let r = Refusal::new(None, FrameErrorCode::InvalidFrame, "binary frames are not part of passerelle.v1");
@@ -341,39 +332,12 @@ impl Conn {
                 }))
                 .await?;
             }
+            Action::EnterRoom { id, link } => self.enter_room(id, link).await?,
+            Action::LeaveRoom { id, conversation } => {
+                self.leave_room(id, conversation, pending).await?;
+            }
         }
         Ok(())
-    }
-
-    /// Forwards an acknowledgement to the writer, or folds it into the one
-    /// in flight.
-    fn ack(&mut self, seq: u64, pending: &mut FuturesUnordered<Pending>) {
-        let acks = &mut self.acks;
-        if seq <= acks.forwarded.max(acks.waiting.unwrap_or(0)) {
-            return;
-        }
-        if acks.in_flight {
-            acks.waiting = Some(seq);
-            return;
-        }
-        acks.forwarded = seq;
-        acks.in_flight = true;
-        let router = self.state.router.clone();
-        let (user, device) = (self.caller.user_id, self.caller.device_id);
-        pending.push(Box::pin(async move {
-            let stored = match router.ack(user, device, seq).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::debug!(error = %e, "ack not stored; the client will ack again");
-                    false
-                }
-            };
-            Reply {
-                text: None,
-                own: None,
-                ack_done: Some(stored),
-            }
-        }));
     }
 
     async fn reauth(&mut self, id: Option<String>, token: &str) -> Result<(), Ending> {

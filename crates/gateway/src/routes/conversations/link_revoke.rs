@@ -22,7 +22,7 @@ use crate::state::AppState;
         (status = 204, description = "Revoked (or there was none)"),
         (status = 403, description = "Not the owner or an admin (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "A direct conversation (`direct_conversation`) or a link room (`link_room`)", body = ErrorBody),
     )
 )]
 pub async fn revoke_link(

@@ -117,17 +117,16 @@ impl Access {
         })
     }
 
-    /// Refuses direct conversations (409) and link rooms (403): only
-    /// groups have settings and membership changes here.
+    /// Refuses direct conversations (409 `direct_conversation`) and link
+    /// rooms (409 `link_room`): only groups have settings and membership
+    /// changes here (a link room's members are whoever is in it).
     pub fn group(&self) -> Result<&ConversationRow, ApiError> {
         match self.conversation.kind {
             ConversationKind::Group => Ok(&self.conversation),
             ConversationKind::Direct => Err(ApiError::DirectConversation(
                 "direct conversations have no settings and no membership changes",
             )),
-            ConversationKind::Link => Err(ApiError::Forbidden(
-                "link rooms are not managed through these endpoints",
-            )),
+            ConversationKind::Link => Err(ApiError::LinkRoom),
         }
     }
 

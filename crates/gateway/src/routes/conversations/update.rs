@@ -29,7 +29,7 @@ use crate::state::AppState;
         (status = 200, description = "The group after the change", body = Conversation),
         (status = 403, description = "Not the owner or an admin (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A group setting on a direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "A group setting on a direct conversation (`direct_conversation`), or a link room (`link_room`)", body = ErrorBody),
         (status = 422, description = "A malformed title, a member cap out of range or below the member count, or a timer out of range (`validation_failed`)", body = ErrorBody),
     )
 )]

@@ -29,7 +29,7 @@ use crate::state::AppState;
         (status = 200, description = "Already invited", body = AddMemberResponse),
         (status = 403, description = "Not a member, or a plain member of a group whose add policy is `direct` (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller; or no such user, or a block between the two (`not_found`)", body = ErrorBody),
-        (status = 409, description = "Already a member (`already_member`), the group is full (`member_cap_reached`), a direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "Already a member (`already_member`), the group is full (`member_cap_reached`), a direct conversation (`direct_conversation`), a link room (`link_room`)", body = ErrorBody),
     )
 )]
 pub async fn add(

@@ -30,7 +30,7 @@ use crate::state::AppState;
         (status = 204, description = "Left, or removed"),
         (status = 403, description = "Not allowed to remove this member (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller, or no such member (`not_found`)", body = ErrorBody),
-        (status = 409, description = "The owner leaving while others remain (`owner_must_transfer`), a direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "The owner leaving while others remain (`owner_must_transfer`), a direct conversation (`direct_conversation`), a link room (`link_room`)", body = ErrorBody),
     )
 )]
 pub async fn remove(

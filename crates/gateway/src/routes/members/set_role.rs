@@ -27,7 +27,7 @@ use crate::state::AppState;
         (status = 200, description = "The member with the new role", body = Member),
         (status = 403, description = "Not the owner (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller, or no such member (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "A direct conversation (`direct_conversation`) or a link room (`link_room`)", body = ErrorBody),
         (status = 422, description = "The owner's own role: hand over ownership instead (`validation_failed`)", body = ErrorBody),
     )
 )]

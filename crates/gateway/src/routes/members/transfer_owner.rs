@@ -23,7 +23,7 @@ use crate::state::AppState;
         (status = 200, description = "The group, seen by the caller (now an admin)", body = Conversation),
         (status = 403, description = "Not the owner (`forbidden`)", body = ErrorBody),
         (status = 404, description = "No such conversation visible to the caller, or `userId` is not a member (`not_found`)", body = ErrorBody),
-        (status = 409, description = "A direct conversation (`direct_conversation`)", body = ErrorBody),
+        (status = 409, description = "A direct conversation (`direct_conversation`) or a link room (`link_room`)", body = ErrorBody),
         (status = 422, description = "The caller's own id (`validation_failed`)", body = ErrorBody),
     )
 )]
