@@ -124,10 +124,14 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
                 recipients,
                 withheld,
                 disappear_secs,
+                peer,
             }) => {
                 let mut row = message.clone();
                 row.conversation_id = Some(conversation);
                 row.withheld = withheld;
+                // Set on every direct message, however it was addressed:
+                // delivery receipts are for direct messages only.
+                row.recipient_id = row.recipient_id.or(peer);
                 row.expires_at =
                     disappear_secs.map(|s| now + chrono::Duration::seconds(i64::from(s)));
                 // Stored now: the same instant as a direct conversation
@@ -554,6 +558,7 @@ fn newly_delivered(
                     .filter(device_events::seq.le(to_i64(r.to)))
                     .filter(device_events::kind.eq(EventKind::Message.code()))
                     .filter(messages::sender_id.ne(Id::from(r.user)))
+                    .filter(messages::recipient_id.is_not_null())
                     .order(device_events::seq.asc())
                     .select((device_events::seq, messages::all_columns))
                     .load::<(i64, MessageRecord)>(c)

@@ -235,6 +235,7 @@ impl QueryFragment<Pg> for NewlyDelivered {
              JOIN device_events e ON e.device_id = r.device_id \
              AND e.seq > r.from_seq AND e.seq <= r.to_seq AND e.kind = 1 \
              JOIN messages m ON m.id = e.message_id AND m.sender_id <> r.user_id \
+             AND m.recipient_id IS NOT NULL \
              ORDER BY e.device_id, e.seq",
         );
         Ok(())

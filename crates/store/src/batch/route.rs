@@ -43,6 +43,9 @@ pub(crate) enum Route {
         withheld: bool,
         /// The conversation's disappearing-message timer, if set.
         disappear_secs: Option<i32>,
+        /// A direct conversation's other member (the sender, for a
+        /// conversation with oneself): the message's `recipient_id`.
+        peer: Option<UserId>,
     },
     /// The conversation does not exist for the sender.
     NoConversation,
@@ -84,7 +87,7 @@ pub(crate) fn resolve(
     }
     let directs = direct_conversations(conn, &direct_pairs, now)?;
     let members = members_of(conn, &conversation_ids)?;
-    let timers = timers_of(conn, &conversation_ids)?;
+    let settings = settings_of(conn, &conversation_ids)?;
 
     // Blocks against the senders.
     let senders: HashSet<UserId> = sends
@@ -127,21 +130,37 @@ pub(crate) fn resolve(
                         recipients: if blocked { Vec::new() } else { vec![*to] },
                         withheld: blocked,
                         disappear_secs,
+                        peer: Some(*to),
                     }
                 }
                 None => Route::NoConversation,
             },
             (Some(c), _) => match members.get(&c) {
-                Some(list) if list.contains(&sender) => Route::Deliver {
-                    conversation: c,
-                    recipients: list
-                        .iter()
-                        .filter(|u| **u != sender && !blockers.contains(&(**u, sender)))
-                        .copied()
-                        .collect(),
-                    withheld: false,
-                    disappear_secs: timers.get(&c).copied().flatten(),
-                },
+                Some(list) if list.contains(&sender) => {
+                    let (kind, disappear_secs) = settings.get(&c).cloned().unwrap_or_default();
+                    let peer = (kind == "direct").then(|| {
+                        list.iter()
+                            .copied()
+                            .find(|u| *u != sender)
+                            .unwrap_or(sender)
+                    });
+                    // A direct conversation addressed by id: the same rule
+                    // as by `recipientId`, a blocked sender's message is
+                    // withheld (kept for the sender) rather than refused.
+                    let withheld =
+                        peer.is_some_and(|p| p != sender && blockers.contains(&(p, sender)));
+                    Route::Deliver {
+                        conversation: c,
+                        recipients: list
+                            .iter()
+                            .filter(|u| **u != sender && !blockers.contains(&(**u, sender)))
+                            .copied()
+                            .collect(),
+                        withheld,
+                        disappear_secs,
+                        peer,
+                    }
+                }
                 _ => Route::NoConversation,
             },
             _ => Route::NoConversation,
@@ -153,6 +172,7 @@ pub(crate) fn resolve(
                     recipients,
                     withheld,
                     disappear_secs,
+                    peer,
                 },
                 Some(reply),
             ) => {
@@ -169,6 +189,7 @@ pub(crate) fn resolve(
                             recipients,
                             withheld,
                             disappear_secs,
+                            peer,
                         }
                     }
                     _ => Route::BadReply,
@@ -238,18 +259,25 @@ fn read_direct(
         .collect())
 }
 
-/// The disappearing-message timer of each conversation.
-fn timers_of(conn: &mut DbConn, ids: &HashSet<Uuid>) -> StoreResult<HashMap<Uuid, Option<i32>>> {
+/// The kind and the disappearing-message timer of each conversation.
+fn settings_of(
+    conn: &mut DbConn,
+    ids: &HashSet<Uuid>,
+) -> StoreResult<HashMap<Uuid, (String, Option<i32>)>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let ids: Vec<Id> = ids.iter().map(|i| Id(*i)).collect();
     let rows = on_backend!(conn, |c| conversations::table
         .filter(conversations::id.eq_any(&ids))
-        .select((conversations::id, conversations::disappear_secs))
-        .load::<(Id, Option<i32>)>(c))
+        .select((
+            conversations::id,
+            conversations::kind,
+            conversations::disappear_secs,
+        ))
+        .load::<(Id, String, Option<i32>)>(c))
     .db()?;
-    Ok(rows.into_iter().map(|(id, t)| (id.0, t)).collect())
+    Ok(rows.into_iter().map(|(id, k, t)| (id.0, (k, t))).collect())
 }
 
 /// The members of each conversation.
