@@ -591,6 +591,9 @@ fn enums_list_every_variant() {
         ConversationChange::OwnerTransferred,
         ConversationChange::Updated,
         ConversationChange::JoinLinkChanged,
+        ConversationChange::RequestReceived,
+        ConversationChange::RequestAccepted,
+        ConversationChange::RequestDeclined,
     ];
     let index = |c: &ConversationChange| match c {
         ConversationChange::Created => 0,
@@ -604,10 +607,13 @@ fn enums_list_every_variant() {
         ConversationChange::OwnerTransferred => 8,
         ConversationChange::Updated => 9,
         ConversationChange::JoinLinkChanged => 10,
+        ConversationChange::RequestReceived => 11,
+        ConversationChange::RequestAccepted => 12,
+        ConversationChange::RequestDeclined => 13,
     };
     assert_eq!(
         changes.iter().map(index).collect::<Vec<_>>(),
-        (0..11).collect::<Vec<_>>()
+        (0..14).collect::<Vec<_>>()
     );
     assert_enum(&doc, "ConversationChange", &changes);
 

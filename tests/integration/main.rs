@@ -24,6 +24,7 @@ mod groups;
 mod history;
 mod http_errors;
 mod logs;
+mod message_requests;
 mod multinode;
 mod operations;
 mod profiles;

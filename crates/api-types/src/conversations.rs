@@ -174,6 +174,9 @@ pub struct Conversation {
     pub peer_id: Option<Uuid>,
     /// The current join link's token, shown to the owner and admins only.
     pub join_token: Option<Uuid>,
+    /// A direct conversation that is a message request *to the caller*:
+    /// `pending` or `declined`; `null` otherwise (always for the requester).
+    pub request: Option<crate::requests::MessageRequestState>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -14,6 +14,7 @@ pub mod devices;
 pub mod error;
 pub mod health;
 pub mod history;
+pub mod requests;
 pub mod social;
 pub mod ws;
 
@@ -29,6 +30,7 @@ pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use health::{Health, Readiness};
 pub use history::{HistoryQuery, MessagePage};
+pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};
 pub use social::{
     AddContactRequest, BlockList, BlockedUser, Contact, ContactList, MessagePolicy, PageQuery,
     ProfileVisibility, PublicProfile,

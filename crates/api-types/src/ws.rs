@@ -382,6 +382,16 @@ pub enum ConversationChange {
     /// `actorId` created, replaced or revoked the join link (the token is
     /// never in the event).
     JoinLinkChanged,
+    /// A new direct conversation from `userId` is a message request to you
+    /// (your `messagePolicy` is `contacts` and they are not a contact).
+    RequestReceived,
+    /// `actorId` accepted `userId`'s message request (explicitly, by
+    /// sending a message, or by adding them as a contact): an ordinary
+    /// conversation now.
+    RequestAccepted,
+    /// `actorId` declined `userId`'s message request; `userId`'s later
+    /// messages are withheld from them.
+    RequestDeclined,
 }
 
 /// A membership or settings change of a conversation. Re-read the

@@ -58,6 +58,9 @@ use crate::routes;
         routes::invites::list::list,
         routes::invites::accept::accept,
         routes::invites::decline::decline,
+        routes::message_requests::list::list,
+        routes::message_requests::accept::accept,
+        routes::message_requests::decline::decline,
         routes::groups::show::show,
         routes::jwks::jwks,
         routes::health::healthz,
@@ -72,7 +75,7 @@ use crate::routes;
         (name = "devices", description = "The caller's devices"),
         (name = "account", description = "The caller's account, profile and privacy settings"),
         (name = "social", description = "Contacts, blocks and public profiles"),
-        (name = "conversations", description = "Direct conversations, groups, members, invitations, join links and message history"),
+        (name = "conversations", description = "Direct conversations, groups, members, invitations, join links, message requests and message history"),
         (name = "realtime", description = "The WebSocket session (frames: openapi/asyncapi.yaml)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

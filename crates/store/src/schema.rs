@@ -176,8 +176,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    message_requests (conversation_id) {
+        conversation_id -> DbUuid,
+        addressee_id -> DbUuid,
+        requester_id -> DbUuid,
+        state -> Text,
+        created_at -> DbTimestamp,
+        decided_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_invites -> conversations (conversation_id));
+diesel::joinable!(message_requests -> conversations (conversation_id));
 
 // Both tables point at `users` twice; the listing queries join on the
 // "other" side (`contact_id`, `blocked_id`) explicitly.
@@ -195,5 +210,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     conversations,
     conversation_members,
-    conversation_invites
+    conversation_invites,
+    message_requests
 );

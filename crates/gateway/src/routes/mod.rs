@@ -19,6 +19,7 @@ pub mod invites;
 pub mod jwks;
 pub mod me;
 pub mod members;
+pub mod message_requests;
 pub mod metrics;
 pub mod pagination;
 pub mod users;
@@ -113,6 +114,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/invites/{conversation_id}/decline")
                 .route(web::post().to(invites::decline::decline)),
+        )
+        .service(
+            resource("/v1/message-requests").route(web::get().to(message_requests::list::list)),
+        )
+        .service(
+            resource("/v1/message-requests/{conversation_id}/accept")
+                .route(web::post().to(message_requests::accept::accept)),
+        )
+        .service(
+            resource("/v1/message-requests/{conversation_id}/decline")
+                .route(web::post().to(message_requests::decline::decline)),
         )
         .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
         .service(

@@ -3,9 +3,12 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use passerelle_api_types::ws::{MessageEvent, MessageType, ReceiptEvent, ReceiptStatus};
+use chrono::{DateTime, Utc};
+use passerelle_api_types::ws::{
+    ConversationChange, ConversationEvent, MessageEvent, MessageType, ReceiptEvent, ReceiptStatus,
+};
 use passerelle_store::UserId;
-use passerelle_store::batch::Outcome;
+use passerelle_store::batch::{Notice, Outcome, Rules};
 use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -28,6 +31,48 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         reply_to: m.reply_to,
         blob_id: m.blob_id.clone(),
     }
+}
+
+/// What the writers' batches need from the gateway: the payload of the
+/// events a send causes.
+pub const RULES: Rules = Rules {
+    notice: notice_payload,
+};
+
+/// The `conversation` event of a [`Notice`], serialised from the documented
+/// frame type.
+fn notice_payload(n: &Notice, at: DateTime<Utc>) -> String {
+    let (conversation, change, requester, actor) = match *n {
+        Notice::RequestReceived {
+            conversation,
+            requester,
+            ..
+        } => (
+            conversation,
+            ConversationChange::RequestReceived,
+            requester,
+            requester,
+        ),
+        Notice::RequestAccepted {
+            conversation,
+            requester,
+            addressee,
+        } => (
+            conversation,
+            ConversationChange::RequestAccepted,
+            requester,
+            addressee,
+        ),
+    };
+    let event = ConversationEvent {
+        conversation_id: conversation,
+        change,
+        user_id: Some(requester.0),
+        actor_id: Some(actor.0),
+        role: None,
+        at,
+    };
+    serde_json::to_string(&event).unwrap_or_else(|_| "{}".into())
 }
 
 fn receipt_event(e: &StreamEvent, m: &MessageRow) -> ReceiptEvent {
@@ -73,6 +118,13 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
 pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
     let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
     for outcome in outcomes {
+        if let Outcome::Sent { notices, .. } = outcome {
+            for e in notices {
+                if let Some(event) = stream_event(e) {
+                    by_user.entry(e.user_id).or_default().push(event);
+                }
+            }
+        }
         match outcome {
             Outcome::Sent {
                 message,

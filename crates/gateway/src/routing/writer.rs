@@ -146,7 +146,10 @@ async fn run_batch(store: &Store, fanout: &Fanout, jobs: Vec<Job>) {
     let result = loop {
         let ops = ops.clone();
         let now = passerelle_store::now();
-        match store.transaction(move |c| batch::apply(c, &ops, now)).await {
+        match store
+            .transaction(move |c| batch::apply(c, &ops, now, &events::RULES))
+            .await
+        {
             Err(e) if e.is_retryable() && attempt < RETRIES => {
                 attempt += 1;
                 metrics::counter!("passerelle_batch_retries_total").increment(1);
