@@ -11,13 +11,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
-    DeletionReason, FrameError, FrameErrorBody, FrameErrorCode, MessageDeleted, MessageEvent,
-    MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume, SUBPROTOCOL,
-    SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
+    DeletionReason, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, MessageDeleted,
+    MessageEvent, MessageType, Pong, Ready, Reauth, ReceiptEvent, ReceiptStatus, Resume,
+    SUBPROTOCOL, SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
+use passerelle_api_types::{GameInviteState, MemberRole};
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
 use uuid::Uuid;
@@ -120,6 +120,7 @@ fn every_client_frame() -> Vec<ClientFrame> {
             message_type: MessageType::Text,
             reply_to: None,
             blob_id: None,
+            game_id: None,
         }),
         ClientFrame::Message(SendMessage {
             message_id: uuid(3),
@@ -130,6 +131,7 @@ fn every_client_frame() -> Vec<ClientFrame> {
             message_type: MessageType::Image,
             reply_to: Some(uuid(1)),
             blob_id: Some("b".into()),
+            game_id: None,
         }),
         ClientFrame::Resume(Resume { after: Some(1) }),
         ClientFrame::Ack(Ack { seq: 1 }),
@@ -183,6 +185,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 server_timestamp: at(),
                 reply_to: None,
                 blob_id: None,
+                game_id: None,
             },
         },
         ServerFrame::Receipt {
@@ -212,6 +215,17 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 conversation_id: uuid(7),
                 message_id: uuid(4),
                 reason: DeletionReason::Retracted,
+                at: at(),
+            },
+        },
+        ServerFrame::Game {
+            seq: 8,
+            payload: GameEvent {
+                conversation_id: uuid(7),
+                message_id: uuid(4),
+                game_id: "chess".into(),
+                state: GameInviteState::Accepted,
+                actor_id: Some(uuid(6)),
                 at: at(),
             },
         },
@@ -270,9 +284,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Pong { payload, .. } => (8, schema_of(payload)),
         ServerFrame::Error { payload, .. } => (9, schema_of(payload)),
         ServerFrame::Deleted { payload, .. } => (10, schema_of(payload)),
+        ServerFrame::Game { payload, .. } => (11, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 11;
+const SERVER_VARIANTS: usize = 12;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -632,6 +647,26 @@ fn enums_list_every_variant() {
     };
     assert_eq!(reasons.iter().map(index).collect::<Vec<_>>(), vec![0]);
     assert_enum(&doc, "DeletionReason", &reasons);
+
+    let states = [
+        GameInviteState::Pending,
+        GameInviteState::Accepted,
+        GameInviteState::Declined,
+        GameInviteState::Expired,
+        GameInviteState::Cancelled,
+    ];
+    let index = |s: &GameInviteState| match s {
+        GameInviteState::Pending => 0,
+        GameInviteState::Accepted => 1,
+        GameInviteState::Declined => 2,
+        GameInviteState::Expired => 3,
+        GameInviteState::Cancelled => 4,
+    };
+    assert_eq!(
+        states.iter().map(index).collect::<Vec<_>>(),
+        (0..5).collect::<Vec<_>>()
+    );
+    assert_enum(&doc, "GameInviteState", &states);
 
     let statuses = [ReceiptStatus::Delivered];
     let index = |s: &ReceiptStatus| match s {

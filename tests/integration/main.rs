@@ -17,6 +17,7 @@ mod contacts;
 mod conversations;
 mod devices;
 mod external_idp;
+mod game_invites;
 mod group_attackers;
 mod group_membership;
 mod group_roles;

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod conversations;
 pub mod devices;
 pub mod error;
+pub mod games;
 pub mod health;
 pub mod history;
 pub mod requests;
@@ -28,6 +29,7 @@ pub use conversations::{
 };
 pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};
 pub use history::{HistoryQuery, MessagePage};
 pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};

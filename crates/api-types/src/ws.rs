@@ -4,13 +4,16 @@
 //! Clients send [`ClientFrame`]s; the payload type is chosen by `type` and
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
-//! stream (`message`, `receipt`, `conversation`) carry a per-device `seq`. Message frames carry metadata only: no
-//! field holds content, ciphertext or keys.
+//! stream (`message`, `receipt`, `conversation`, `deleted`, `game`) carry a
+//! per-device `seq`. Message frames carry metadata only: no field holds
+//! content, ciphertext or keys.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+pub use crate::games::GameInviteState;
 
 /// The one subprotocol the server speaks and echoes.
 pub const SUBPROTOCOL: &str = "passerelle.v1";
@@ -170,6 +173,11 @@ pub struct SendMessage {
     /// of `[A-Za-z0-9._-]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_id: Option<String>,
+    /// The game a `game_invite` invites to (1 to 64 characters of
+    /// `[A-Za-z0-9._-]`): required for `game_invite`, refused on any other
+    /// type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<String>,
 }
 
 /// `resume`: start (or restart) the device's stream after `after`. Without
@@ -223,6 +231,9 @@ pub enum ServerFrame {
     /// A durable stream event: a message is gone (its sender retracted it);
     /// clients drop it. Its earlier events are gone from the stream too.
     Deleted { seq: u64, payload: MessageDeleted },
+    /// A durable stream event: a game invitation of this user (sent or
+    /// received) was accepted, declined, cancelled or expired.
+    Game { seq: u64, payload: GameEvent },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,7 +279,8 @@ impl ServerFrame {
             Self::Message { seq, .. }
             | Self::Receipt { seq, .. }
             | Self::Conversation { seq, .. }
-            | Self::Deleted { seq, .. } => Some(*seq),
+            | Self::Deleted { seq, .. }
+            | Self::Game { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -316,6 +328,9 @@ pub struct MessageEvent {
     pub reply_to: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_id: Option<String>,
+    /// `game_invite` messages: the game invited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -412,6 +427,25 @@ pub struct ConversationEvent {
     #[schema(nullable = false)]
     pub role: Option<crate::conversations::MemberRole>,
     /// When the change was made.
+    pub at: DateTime<Utc>,
+}
+
+/// A game invitation changed state. Read `GET /v1/game-invites/{messageId}`
+/// for the whole invitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameEvent {
+    /// The direct conversation of the `game_invite` message.
+    pub conversation_id: Uuid,
+    /// The inviter's `messageId` of the `game_invite` message.
+    pub message_id: Uuid,
+    pub game_id: String,
+    /// The new state: `accepted`, `declined`, `cancelled` or `expired`.
+    pub state: GameInviteState,
+    /// Who changed it (the invitee for `accepted` and `declined`, the
+    /// inviter for `cancelled`); absent for `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 

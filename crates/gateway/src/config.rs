@@ -38,6 +38,9 @@ pub struct ConversationSettings {
     pub max_member_cap: u32,
     /// How long after sending a sender may retract a message.
     pub retract_window_secs: u64,
+    /// How long a game invitation stays pending before it expires (1 s to
+    /// a year).
+    pub game_invite_ttl_secs: u64,
 }
 
 impl Default for ConversationSettings {
@@ -46,6 +49,7 @@ impl Default for ConversationSettings {
             default_member_cap: 1000,
             max_member_cap: 10_000,
             retract_window_secs: 86_400,
+            game_invite_ttl_secs: 86_400,
         }
     }
 }

@@ -62,6 +62,8 @@ pub enum ApiError {
     DirectConversation(&'static str),
     #[error("the message is older than the retraction window")]
     RetractWindowPassed,
+    #[error("the invitation is no longer pending")]
+    InviteNotPending,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -99,6 +101,7 @@ impl ApiError {
             Self::OwnerMustTransfer => ErrorCode::OwnerMustTransfer,
             Self::DirectConversation(_) => ErrorCode::DirectConversation,
             Self::RetractWindowPassed => ErrorCode::RetractWindowPassed,
+            Self::InviteNotPending => ErrorCode::InviteNotPending,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -129,7 +132,8 @@ impl ResponseError for ApiError {
             | Self::AlreadyMember
             | Self::OwnerMustTransfer
             | Self::DirectConversation(_)
-            | Self::RetractWindowPassed => StatusCode::CONFLICT,
+            | Self::RetractWindowPassed
+            | Self::InviteNotPending => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -17,7 +17,9 @@
 //! Every operation gets its own [`Outcome`]; one refused send does not fail
 //! the others. Events a send causes besides its message (a message request
 //! received or accepted, see `requests`) are appended in the same
-//! transaction, just before the message, and returned with its outcome.
+//! transaction, just before the message, and returned with its outcome. A
+//! `game_invite` is checked before routing and its invitation row written
+//! with the message (`games`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -33,6 +35,7 @@ use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEv
 use crate::{DeviceId, UserId};
 
 mod cursors;
+mod games;
 mod pg;
 mod requests;
 mod route;
@@ -72,6 +75,8 @@ pub struct Rules {
     /// Writes the JSON payload (metadata only) of a [`Notice`] made at the
     /// given time; the gateway serialises the documented frame type.
     pub notice: fn(&Notice, DateTime<Utc>) -> String,
+    /// How long a game invitation stays pending.
+    pub game_invite_ttl: std::time::Duration,
 }
 
 /// A device stream entry created by a batch.
@@ -109,6 +114,9 @@ pub enum Outcome {
     ReplyNotFound,
     /// The message id belongs to another sender's message.
     MessageIdTaken,
+    /// A game invitation that is not for a direct conversation with
+    /// another user.
+    NotDirect,
     /// The acknowledged cursor is now `acked_seq`; `receipts` are the
     /// receipt events written to the senders' devices.
     Acked {
@@ -128,7 +136,8 @@ pub fn apply(
     rules: &Rules,
 ) -> StoreResult<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
-    let sends = classify_sends(conn, ops, &mut outcomes)?;
+    let mut sends = classify_sends(conn, ops, &mut outcomes)?;
+    let invitees = games::check(conn, ops, &mut sends, &mut outcomes)?;
 
     // Where each new message goes: the stored row (with its conversation)
     // and the users besides the sender who get it; the events sends cause.
@@ -229,6 +238,7 @@ pub fn apply(
         .map(|(_, message, _)| MessageRecord::from(message))
         .collect();
     insert_messages(conn, &new_messages)?;
+    games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.

@@ -9,7 +9,7 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`streams`] and [`batch`].
+//! [`games`], [`streams`] and [`batch`].
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -28,6 +28,7 @@ pub mod admin;
 pub mod batch;
 pub mod conversations;
 pub mod devices;
+pub mod games;
 pub mod history;
 pub mod refresh_tokens;
 pub mod social;

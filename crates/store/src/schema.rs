@@ -190,6 +190,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    game_invites (message_id) {
+        message_id -> DbUuid,
+        conversation_id -> DbUuid,
+        inviter_id -> DbUuid,
+        invitee_id -> DbUuid,
+        game_id -> Text,
+        state -> Text,
+        created_at -> DbTimestamp,
+        expires_at -> DbTimestamp,
+        decided_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_invites -> conversations (conversation_id));
 diesel::joinable!(message_requests -> conversations (conversation_id));
@@ -211,5 +228,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     conversation_members,
     conversation_invites,
-    message_requests
+    message_requests,
+    game_invites
 );

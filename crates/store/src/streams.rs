@@ -34,6 +34,9 @@ pub struct MessageRow {
     pub session_id: String,
     pub reply_to: Option<Uuid>,
     pub blob_id: Option<String>,
+    /// A `game_invite`'s game id: not a column of `messages` but of its
+    /// invitation (`game_invites`), attached where messages are read.
+    pub game_id: Option<String>,
     pub is_read: bool,
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -79,6 +82,7 @@ impl From<MessageRecord> for MessageRow {
             session_id: r.session_id,
             reply_to: r.reply_to.map(|i| i.0),
             blob_id: r.blob_id,
+            game_id: None,
             is_read: r.is_read,
             read_at: r.read_at.map(Ts::get),
             created_at: r.created_at.get(),
@@ -121,6 +125,8 @@ pub enum EventKind {
     Conversation,
     /// A message is gone (retracted); the payload names it.
     Deleted,
+    /// A game invitation changed state; the payload says how.
+    Game,
 }
 
 impl EventKind {
@@ -130,6 +136,7 @@ impl EventKind {
             EventKind::Receipt => 2,
             EventKind::Conversation => 3,
             EventKind::Deleted => 4,
+            EventKind::Game => 5,
         }
     }
 
@@ -139,6 +146,7 @@ impl EventKind {
             2 => Some(EventKind::Receipt),
             3 => Some(EventKind::Conversation),
             4 => Some(EventKind::Deleted),
+            5 => Some(EventKind::Game),
             _ => None,
         }
     }
@@ -247,10 +255,12 @@ pub fn read(
         .select((device_events::all_columns, messages::all_columns.nullable()))
         .load::<(EventRecord, Option<MessageRecord>)>(&mut conn.0)
         .db()?;
-    Ok(rows
+    let mut events: Vec<StreamEvent> = rows
         .into_iter()
         .filter_map(|(e, m)| StreamEvent::from_records(e, m, user))
-        .collect())
+        .collect();
+    crate::games::attach_game_ids(conn, events.iter_mut().filter_map(|e| e.message.as_mut()))?;
+    Ok(events)
 }
 
 /// Deletes, in one bounded pass, events that every session of their device

@@ -58,6 +58,7 @@ fn message(sender: UserId, sender_device: DeviceId, recipient: UserId) -> Messag
         session_id: "s1".into(),
         reply_to: None,
         blob_id: Some("blob-1".into()),
+        game_id: None,
         is_read: false,
         read_at: None,
         created_at: now(),
@@ -70,7 +71,10 @@ fn notice(_: &batch::Notice, _: chrono::DateTime<chrono::Utc>) -> String {
     "{}".into()
 }
 
-const RULES: batch::Rules = batch::Rules { notice };
+const RULES: batch::Rules = batch::Rules {
+    notice,
+    game_invite_ttl: std::time::Duration::from_secs(86_400),
+};
 
 fn send(m: &MessageRow) -> WriteOp {
     WriteOp::Send {

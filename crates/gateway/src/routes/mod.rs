@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod contacts;
 pub mod conversations;
 pub mod devices;
+pub mod game_invites;
 pub mod groups;
 pub mod health;
 pub mod history;
@@ -125,6 +126,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/message-requests/{conversation_id}/decline")
                 .route(web::post().to(message_requests::decline::decline)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}")
+                .route(web::get().to(game_invites::show::show)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/accept")
+                .route(web::post().to(game_invites::accept::accept)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/decline")
+                .route(web::post().to(game_invites::decline::decline)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/cancel")
+                .route(web::post().to(game_invites::cancel::cancel)),
         )
         .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
         .service(

@@ -4,11 +4,14 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use passerelle_api_types::GameInviteState;
 use passerelle_api_types::ws::{
-    ConversationChange, ConversationEvent, MessageEvent, MessageType, ReceiptEvent, ReceiptStatus,
+    ConversationChange, ConversationEvent, GameEvent, MessageEvent, MessageType, ReceiptEvent,
+    ReceiptStatus,
 };
 use passerelle_store::UserId;
-use passerelle_store::batch::{Notice, Outcome, Rules};
+use passerelle_store::batch::{Note, Notice, Outcome, Rules};
+use passerelle_store::games::{GameInviteRow, GameState};
 use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -30,14 +33,18 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         server_timestamp: m.created_at,
         reply_to: m.reply_to,
         blob_id: m.blob_id.clone(),
+        game_id: m.game_id.clone(),
     }
 }
 
 /// What the writers' batches need from the gateway: the payload of the
-/// events a send causes.
-pub const RULES: Rules = Rules {
-    notice: notice_payload,
-};
+/// events a send causes, and how long a game invitation stays pending.
+pub fn rules(game_invite_ttl: std::time::Duration) -> Rules {
+    Rules {
+        notice: notice_payload,
+        game_invite_ttl,
+    }
+}
 
 /// The `conversation` event of a [`Notice`], serialised from the documented
 /// frame type.
@@ -75,6 +82,41 @@ fn notice_payload(n: &Notice, at: DateTime<Utc>) -> String {
     serde_json::to_string(&event).unwrap_or_else(|_| "{}".into())
 }
 
+/// The API form of an invitation's state.
+pub fn game_state(s: GameState) -> GameInviteState {
+    match s {
+        GameState::Pending => GameInviteState::Pending,
+        GameState::Accepted => GameInviteState::Accepted,
+        GameState::Declined => GameInviteState::Declined,
+        GameState::Expired => GameInviteState::Expired,
+        GameState::Cancelled => GameInviteState::Cancelled,
+    }
+}
+
+/// The `game` event of `invite` moving to `state` (by `actor`, if someone
+/// did it), for its audience's devices: both users, or only the inviter
+/// when the invitation is withheld from the invitee.
+pub fn game_note(
+    invite: &GameInviteRow,
+    state: GameState,
+    actor: Option<UserId>,
+    at: DateTime<Utc>,
+) -> Note {
+    let event = GameEvent {
+        conversation_id: invite.conversation_id,
+        message_id: invite.message_id,
+        game_id: invite.game_id.clone(),
+        state: game_state(state),
+        actor_id: actor.map(|u| u.0),
+        at,
+    };
+    Note {
+        users: invite.audience(),
+        kind: EventKind::Game,
+        payload: serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()),
+    }
+}
+
 fn receipt_event(e: &StreamEvent, m: &MessageRow) -> ReceiptEvent {
     ReceiptEvent {
         message_id: m.message_id,
@@ -101,6 +143,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
             RawValue::from_string(e.payload.clone()?).ok()?,
         ),
         (EventKind::Deleted, _) => ("deleted", RawValue::from_string(e.payload.clone()?).ok()?),
+        (EventKind::Game, _) => ("game", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) => return None,
     };
     Some(Event {
