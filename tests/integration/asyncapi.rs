@@ -11,14 +11,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use passerelle_api_types::MemberRole;
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
-    DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, LeaveRoom,
+    DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom,
     MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent,
     ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL, SendMessage,
     Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
 };
+use passerelle_api_types::{GameInviteState, MemberRole};
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
 use uuid::Uuid;
@@ -121,6 +121,7 @@ fn every_client_frame() -> Vec<ClientFrame> {
             message_type: MessageType::Text,
             reply_to: None,
             blob_id: None,
+            game_id: None,
         }),
         ClientFrame::Message(SendMessage {
             message_id: uuid(3),
@@ -131,6 +132,7 @@ fn every_client_frame() -> Vec<ClientFrame> {
             message_type: MessageType::Image,
             reply_to: Some(uuid(1)),
             blob_id: Some("b".into()),
+            game_id: None,
         }),
         ClientFrame::Resume(Resume { after: Some(1) }),
         ClientFrame::Ack(Ack { seq: 1 }),
@@ -191,6 +193,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 reply_to: None,
                 blob_id: None,
                 expires_at: Some(at()),
+                game_id: None,
             },
         },
         ServerFrame::Receipt {
@@ -229,6 +232,17 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
             payload: MessagesExpired {
                 conversation_id: uuid(7),
                 message_ids: vec![uuid(4)],
+                at: at(),
+            },
+        },
+        ServerFrame::Game {
+            seq: 9,
+            payload: GameEvent {
+                conversation_id: uuid(7),
+                message_id: uuid(4),
+                game_id: "chess".into(),
+                state: GameInviteState::Accepted,
+                actor_id: Some(uuid(6)),
                 at: at(),
             },
         },
@@ -315,9 +329,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::RoomEntered { payload, .. } => (12, schema_of(payload)),
         ServerFrame::RoomLeft { payload, .. } => (13, schema_of(payload)),
         ServerFrame::Room { payload } => (14, schema_of(payload)),
+        ServerFrame::Game { payload, .. } => (15, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 15;
+const SERVER_VARIANTS: usize = 16;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -637,6 +652,9 @@ fn enums_list_every_variant() {
         ConversationChange::Updated,
         ConversationChange::JoinLinkChanged,
         ConversationChange::TimerChanged,
+        ConversationChange::RequestReceived,
+        ConversationChange::RequestAccepted,
+        ConversationChange::RequestDeclined,
     ];
     let index = |c: &ConversationChange| match c {
         ConversationChange::Created => 0,
@@ -651,10 +669,13 @@ fn enums_list_every_variant() {
         ConversationChange::Updated => 9,
         ConversationChange::JoinLinkChanged => 10,
         ConversationChange::TimerChanged => 11,
+        ConversationChange::RequestReceived => 12,
+        ConversationChange::RequestAccepted => 13,
+        ConversationChange::RequestDeclined => 14,
     };
     assert_eq!(
         changes.iter().map(index).collect::<Vec<_>>(),
-        (0..12).collect::<Vec<_>>()
+        (0..15).collect::<Vec<_>>()
     );
     assert_enum(&doc, "ConversationChange", &changes);
 
@@ -684,6 +705,26 @@ fn enums_list_every_variant() {
     };
     assert_eq!(reasons.iter().map(index).collect::<Vec<_>>(), vec![0]);
     assert_enum(&doc, "DeletionReason", &reasons);
+
+    let states = [
+        GameInviteState::Pending,
+        GameInviteState::Accepted,
+        GameInviteState::Declined,
+        GameInviteState::Expired,
+        GameInviteState::Cancelled,
+    ];
+    let index = |s: &GameInviteState| match s {
+        GameInviteState::Pending => 0,
+        GameInviteState::Accepted => 1,
+        GameInviteState::Declined => 2,
+        GameInviteState::Expired => 3,
+        GameInviteState::Cancelled => 4,
+    };
+    assert_eq!(
+        states.iter().map(index).collect::<Vec<_>>(),
+        (0..5).collect::<Vec<_>>()
+    );
+    assert_enum(&doc, "GameInviteState", &states);
 
     let statuses = [ReceiptStatus::Delivered];
     let index = |s: &ReceiptStatus| match s {

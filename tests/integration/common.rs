@@ -208,6 +208,7 @@ pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
         message_type: passerelle_client::ws::MessageType::Text,
         reply_to: None,
         blob_id: Some("blob-0001".into()),
+        game_id: None,
     }
 }
 

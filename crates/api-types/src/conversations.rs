@@ -196,6 +196,9 @@ pub struct Conversation {
     pub join_token: Option<Uuid>,
     /// The disappearing-message timer in seconds; `null` when off.
     pub disappear_secs: Option<u32>,
+    /// A direct conversation that is a message request *to the caller*:
+    /// `pending` or `declined`; `null` otherwise (always for the requester).
+    pub request: Option<crate::requests::MessageRequestState>,
     pub created_at: DateTime<Utc>,
 }
 

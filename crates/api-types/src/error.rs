@@ -70,6 +70,9 @@ pub enum ErrorCode {
     LinkRoom,
     /// 409: the message is older than the retraction window.
     RetractWindowPassed,
+    /// 409: the game invitation is no longer pending (answered, cancelled
+    /// or expired).
+    InviteNotPending,
     /// 413: the body is larger than the endpoint accepts.
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
@@ -108,6 +111,7 @@ impl ErrorCode {
             Self::DirectConversation => "direct_conversation",
             Self::LinkRoom => "link_room",
             Self::RetractWindowPassed => "retract_window_passed",
+            Self::InviteNotPending => "invite_not_pending",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RateLimited => "rate_limited",

@@ -12,8 +12,10 @@ pub mod auth;
 pub mod conversations;
 pub mod devices;
 pub mod error;
+pub mod games;
 pub mod health;
 pub mod history;
+pub mod requests;
 pub mod rooms;
 pub mod social;
 pub mod ws;
@@ -28,8 +30,10 @@ pub use conversations::{
 };
 pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};
 pub use history::{HistoryQuery, MessagePage};
+pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};
 pub use rooms::LinkRoom;
 pub use social::{
     AddContactRequest, BlockList, BlockedUser, Contact, ContactList, MessagePolicy, PageQuery,

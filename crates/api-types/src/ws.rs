@@ -4,10 +4,10 @@
 //! Clients send [`ClientFrame`]s; the payload type is chosen by `type` and
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
-//! stream (`message`, `receipt`, `conversation`, `deleted`) carry a
-//! per-device `seq`; live-only events (`room`) carry none. Message frames
-//! carry metadata only: no field holds content, ciphertext or keys. The
-//! link-room frames' payloads are in `rooms`.
+//! stream (`message`, `receipt`, `conversation`, `deleted`, `expired`,
+//! `game`) carry a per-device `seq`; live-only events (`room`) carry none.
+//! Message frames carry metadata only: no field holds content, ciphertext
+//! or keys. The link-room frames' payloads are in `rooms`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,8 @@ use uuid::Uuid;
 mod rooms;
 
 pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
+
+pub use crate::games::GameInviteState;
 
 /// The one subprotocol the server speaks and echoes.
 pub const SUBPROTOCOL: &str = "passerelle.v1";
@@ -192,6 +194,11 @@ pub struct SendMessage {
     /// of `[A-Za-z0-9._-]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_id: Option<String>,
+    /// The game a `game_invite` invites to (1 to 64 characters of
+    /// `[A-Za-z0-9._-]`): required for `game_invite`, refused on any other
+    /// type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<String>,
 }
 
 /// `resume`: start (or restart) the device's stream after `after`. Without
@@ -248,6 +255,9 @@ pub enum ServerFrame {
     /// A durable stream event: messages of a conversation reached the
     /// expiry their timer gave them and were deleted; clients drop them.
     Expired { seq: u64, payload: MessagesExpired },
+    /// A durable stream event: a game invitation of this user (sent or
+    /// received) was accepted, declined, cancelled or expired.
+    Game { seq: u64, payload: GameEvent },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,7 +319,8 @@ impl ServerFrame {
             | Self::Receipt { seq, .. }
             | Self::Conversation { seq, .. }
             | Self::Deleted { seq, .. }
-            | Self::Expired { seq, .. } => Some(*seq),
+            | Self::Expired { seq, .. }
+            | Self::Game { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -362,6 +373,9 @@ pub struct MessageEvent {
     /// and sends `expired`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+    /// `game_invite` messages: the game invited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub game_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -442,6 +456,16 @@ pub enum ConversationChange {
     /// `actorId` set the disappearing-message timer to `disappearSecs`
     /// (absent: turned off). Messages sent from now on expire after it.
     TimerChanged,
+    /// A new direct conversation from `userId` is a message request to you
+    /// (your `messagePolicy` is `contacts` and they are not a contact).
+    RequestReceived,
+    /// `actorId` accepted `userId`'s message request (explicitly, by
+    /// sending a message, or by adding them as a contact): an ordinary
+    /// conversation now.
+    RequestAccepted,
+    /// `actorId` declined `userId`'s message request; `userId`'s later
+    /// messages are withheld from them.
+    RequestDeclined,
 }
 
 /// A membership or settings change of a conversation. Re-read the
@@ -466,6 +490,25 @@ pub struct ConversationEvent {
     #[schema(nullable = false)]
     pub disappear_secs: Option<u32>,
     /// When the change was made.
+    pub at: DateTime<Utc>,
+}
+
+/// A game invitation changed state. Read `GET /v1/game-invites/{messageId}`
+/// for the whole invitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GameEvent {
+    /// The direct conversation of the `game_invite` message.
+    pub conversation_id: Uuid,
+    /// The inviter's `messageId` of the `game_invite` message.
+    pub message_id: Uuid,
+    pub game_id: String,
+    /// The new state: `accepted`, `declined`, `cancelled` or `expired`.
+    pub state: GameInviteState,
+    /// Who changed it (the invitee for `accepted` and `declined`, the
+    /// inviter for `cancelled`); absent for `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 

@@ -72,6 +72,7 @@ mod tests {
             message_type: MessageType::Text,
             reply_to: None,
             blob_id: Some("blob-1".into()),
+            game_id: None,
         };
         let frames = [
             ClientFrame::Message(msg),
@@ -115,6 +116,7 @@ mod tests {
             message_type: MessageType::GameInvite,
             reply_to: None,
             blob_id: None,
+            game_id: None,
         };
         let text = envelope_text(&ClientFrame::Message(msg), None).expect("text");
         let v: serde_json::Value = serde_json::from_str(&text).expect("json");

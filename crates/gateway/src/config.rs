@@ -68,6 +68,9 @@ pub struct ConversationSettings {
     /// How often each node deletes expired disappearing messages (they are
     /// hidden from history and replay from their expiry on regardless).
     pub expiry_sweep_secs: u64,
+    /// How long a game invitation stays pending before it expires (1 s to
+    /// a year).
+    pub game_invite_ttl_secs: u64,
 }
 
 impl Default for ConversationSettings {
@@ -77,6 +80,7 @@ impl Default for ConversationSettings {
             max_member_cap: 10_000,
             retract_window_secs: 86_400,
             expiry_sweep_secs: 5,
+            game_invite_ttl_secs: 86_400,
         }
     }
 }

@@ -66,6 +66,8 @@ pub enum ApiError {
     LinkRoom,
     #[error("the message is older than the retraction window")]
     RetractWindowPassed,
+    #[error("the invitation is no longer pending")]
+    InviteNotPending,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -104,6 +106,7 @@ impl ApiError {
             Self::DirectConversation(_) => ErrorCode::DirectConversation,
             Self::LinkRoom => ErrorCode::LinkRoom,
             Self::RetractWindowPassed => ErrorCode::RetractWindowPassed,
+            Self::InviteNotPending => ErrorCode::InviteNotPending,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
@@ -135,7 +138,8 @@ impl ResponseError for ApiError {
             | Self::OwnerMustTransfer
             | Self::DirectConversation(_)
             | Self::LinkRoom
-            | Self::RetractWindowPassed => StatusCode::CONFLICT,
+            | Self::RetractWindowPassed
+            | Self::InviteNotPending => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -25,6 +25,7 @@ use crate::config::{Settings, TokenAlgorithm};
 use crate::error::{json_config, not_found, path_config, query_config};
 use crate::openapi::ApiDoc;
 use crate::rooms::liveness;
+use crate::routing::events;
 use crate::routing::hub::Hub;
 use crate::routing::writer::Router;
 use crate::routing::{expiry, sweeper};
@@ -32,6 +33,9 @@ use crate::state::AppState;
 use crate::{middleware, routes};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The longest `conversations.game_invite_ttl_secs` (a year).
+const MAX_GAME_INVITE_TTL_SECS: u64 = 365 * 86_400;
 
 /// A node ready to serve.
 pub struct Application {
@@ -213,6 +217,13 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         )
         .into());
     }
+    if !(1..=MAX_GAME_INVITE_TTL_SECS).contains(&caps.game_invite_ttl_secs) {
+        return Err(format!(
+            "conversations.game_invite_ttl_secs ({}) must be 1 to {MAX_GAME_INVITE_TTL_SECS}",
+            caps.game_invite_ttl_secs
+        )
+        .into());
+    }
     let external = ExternalVerifier::new(auth.external_providers.clone())?;
     let hasher = PasswordHasher::new(auth.argon2.clone(), auth.max_concurrent_hashes.max(1))?;
     let redis = settings
@@ -265,12 +276,14 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
     let router = Router::start(
         store.clone(),
         fanout.clone(),
+        events::rules(Duration::from_secs(caps.game_invite_ttl_secs)),
         writers,
         routing.max_batch,
         routing.queue,
     );
     tokio::spawn(sweeper::run(
         store.clone(),
+        fanout.clone(),
         Duration::from_secs(routing.sweep_interval_secs),
         Duration::from_secs(routing.acked_grace_secs),
         Duration::from_secs(routing.retention_days.saturating_mul(86_400)),

@@ -128,6 +128,7 @@ fn dispatch_one(
             message_type: MessageType::Text,
             reply_to: None,
             blob_id: None,
+            game_id: None,
         };
         writers[from].send(Out::Msg(Box::new(msg))).ok()?;
         // Every device but the sending one.
@@ -150,6 +151,7 @@ fn dispatch_one(
         message_type: MessageType::Text,
         reply_to: None,
         blob_id: None,
+        game_id: None,
     };
     writers[from].send(Out::Msg(Box::new(msg))).ok()?;
     Some(expected as u64)

@@ -82,8 +82,15 @@ fn message(conversation: Uuid, sender: UserId, device: DeviceId) -> MessageRow {
         created_at: now(),
         withheld: false,
         expires_at: None,
+        game_id: None,
     }
 }
+
+/// The batch rules: no message requests or game invitations happen here.
+const RULES: batch::Rules = batch::Rules {
+    notice: |_, _| String::new(),
+    game_invite_ttl: std::time::Duration::from_secs(86_400),
+};
 
 #[tokio::main]
 async fn main() {
@@ -157,7 +164,7 @@ async fn main() {
             })
             .collect();
         let outcomes = store
-            .transaction(move |c| batch::apply(c, &ops, now()))
+            .transaction(move |c| batch::apply(c, &ops, now(), &RULES))
             .await
             .expect("seed batch");
         assert!(

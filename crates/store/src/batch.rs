@@ -15,7 +15,11 @@
 //!    devices. The locks are held from step 3 to the commit only.
 //!
 //! Every operation gets its own [`Outcome`]; one refused send does not fail
-//! the others.
+//! the others. Events a send causes besides its message (a message request
+//! received or accepted, see `requests`) are appended in the same
+//! transaction, just before the message, and returned with its outcome. A
+//! `game_invite` is checked before routing and its invitation row written
+//! with the message (`games`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -31,8 +35,12 @@ use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEv
 use crate::{DeviceId, UserId};
 
 mod cursors;
+mod games;
 mod pg;
+mod requests;
 mod route;
+
+pub use requests::Notice;
 
 use route::Route;
 
@@ -61,6 +69,16 @@ pub enum WriteOp {
     },
 }
 
+/// What a batch needs from its caller besides the operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// Writes the JSON payload (metadata only) of a [`Notice`] made at the
+    /// given time; the gateway serialises the documented frame type.
+    pub notice: fn(&Notice, DateTime<Utc>) -> String,
+    /// How long a game invitation stays pending.
+    pub game_invite_ttl: std::time::Duration,
+}
+
 /// A device stream entry created by a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
@@ -79,12 +97,14 @@ pub enum Outcome {
     /// Stored (or already stored, when `duplicate`): `message` is the stored
     /// row; `deliveries` the new stream entries (empty for a duplicate);
     /// `sender_seq` the entry in the sending device's stream (0 when a
-    /// duplicate's copy was already trimmed).
+    /// duplicate's copy was already trimmed); `notices` the other events the
+    /// send caused, to publish with it.
     Sent {
         message: MessageRow,
         deliveries: Vec<Delivery>,
         sender_seq: u64,
         duplicate: bool,
+        notices: Vec<StreamEvent>,
     },
     /// A recipient does not exist.
     RecipientNotFound,
@@ -94,6 +114,9 @@ pub enum Outcome {
     ReplyNotFound,
     /// The message id belongs to another sender's message.
     MessageIdTaken,
+    /// A game invitation that is not for a direct conversation with
+    /// another user.
+    NotDirect,
     /// The acknowledged cursor is now `acked_seq`; `receipts` are the
     /// receipt events written to the senders' devices.
     Acked {
@@ -106,13 +129,23 @@ pub enum Outcome {
 const INSERT_CHUNK: usize = 2000;
 
 /// Applies `ops` in the caller's transaction; one outcome per op, in order.
-pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreResult<Vec<Outcome>> {
+pub fn apply(
+    conn: &mut DbConn,
+    ops: &[WriteOp],
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> StoreResult<Vec<Outcome>> {
     let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
-    let sends = classify_sends(conn, ops, &mut outcomes)?;
+    let mut sends = classify_sends(conn, ops, &mut outcomes)?;
+    let invitees = games::check(conn, ops, &mut sends, &mut outcomes)?;
 
     // Where each new message goes: the stored row (with its conversation)
-    // and the users besides the sender who get it.
-    let mut routes = route::resolve(conn, ops, &sends, now)?;
+    // and the users besides the sender who get it; the events sends cause.
+    let (mut routes, caused) = route::resolve(conn, ops, &sends, now)?;
+    let mut notes: HashMap<usize, Vec<Note>> = caused
+        .into_iter()
+        .map(|(i, list)| (i, list.iter().map(|n| note(n, now, rules)).collect()))
+        .collect();
     let mut routed: Vec<(usize, MessageRow, Vec<UserId>)> = Vec::new();
     for &i in &sends {
         let WriteOp::Send { message, .. } = &ops[i] else {
@@ -153,6 +186,12 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
         users_needed.insert(message.sender_id);
         users_needed.extend(recipients.iter().copied());
     }
+    users_needed.extend(
+        notes
+            .values()
+            .flatten()
+            .flat_map(|n| n.users.iter().copied()),
+    );
     let mut devices_of = active_devices(conn, &users_needed)?;
 
     // Acknowledgements: coalesce per device and find what they deliver
@@ -196,6 +235,9 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
             touched.extend(devices_of.get(&m.sender_id).into_iter().flatten().copied());
         }
     }
+    for user in notes.values().flatten().flat_map(|n| n.users.iter()) {
+        touched.extend(devices_of.get(user).into_iter().flatten().copied());
+    }
     // The messages need no sequence: insert them before taking the locks,
     // so the locks are held only for the events, the cursors and the commit.
     let new_messages: Vec<MessageRecord> = routed
@@ -203,6 +245,7 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
         .map(|(_, message, _)| MessageRecord::from(message))
         .collect();
     insert_messages(conn, &new_messages)?;
+    games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.
@@ -230,6 +273,10 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
     let mut events: Vec<EventRecord> = Vec::new();
     let ts = Ts::new(now);
     for (i, message, recipients) in routed {
+        let mut notices = Vec::new();
+        for n in notes.remove(&i).unwrap_or_default() {
+            notices.extend(note_events(&n, &devices_of, &mut cursors, &mut events, now));
+        }
         let mut deliveries = Vec::new();
         let mut seen = HashSet::new();
         for user in std::iter::once(&message.sender_id).chain(recipients.iter()) {
@@ -265,6 +312,7 @@ pub fn apply(conn: &mut DbConn, ops: &[WriteOp], now: DateTime<Utc>) -> StoreRes
             deliveries,
             sender_seq,
             duplicate: false,
+            notices,
         });
     }
     let mut receipts_for: HashMap<DeviceId, Vec<StreamEvent>> = HashMap::new();
@@ -394,6 +442,7 @@ fn classify_sends(
                     deliveries: Vec::new(),
                     sender_seq,
                     duplicate: true,
+                    notices: Vec::new(),
                 }
             } else {
                 Outcome::MessageIdTaken
@@ -437,6 +486,7 @@ fn resolve_in_batch_duplicates(ops: &[WriteOp], outcomes: &mut [Option<Outcome>]
                         deliveries: Vec::new(),
                         sender_seq: *seq,
                         duplicate: true,
+                        notices: Vec::new(),
                     },
                     _ => Outcome::MessageIdTaken,
                 });
@@ -637,45 +687,74 @@ pub fn append(
     let devices_of = active_devices(conn, &users)?;
     let touched: HashSet<DeviceId> = devices_of.values().flatten().copied().collect();
     let mut cursors = cursors::lock(conn, &touched)?;
-    let ts = Ts::new(now);
     let mut records = Vec::new();
     let mut out = Vec::new();
     for note in notes {
-        let mut seen = HashSet::new();
-        for user in &note.users {
-            for device in devices_of.get(user).into_iter().flatten() {
-                if !seen.insert(*device) {
-                    continue;
-                }
-                let Some(cursor) = cursors.get_mut(device) else {
-                    continue;
-                };
-                cursor.last_seq += 1;
-                records.push(EventRecord {
-                    device_id: (*device).into(),
-                    seq: to_i64(cursor.last_seq),
-                    kind: note.kind.code(),
-                    message_id: None,
-                    actor_user_id: None,
-                    actor_device_id: None,
-                    created_at: ts,
-                    meta: Some(note.payload.clone()),
-                });
-                out.push(StreamEvent {
-                    device_id: *device,
-                    user_id: *user,
-                    seq: cursor.last_seq,
-                    kind: note.kind,
-                    message: None,
-                    payload: Some(note.payload.clone()),
-                    actor_user_id: None,
-                    actor_device_id: None,
-                    created_at: now,
-                });
-            }
-        }
+        out.extend(note_events(
+            note,
+            &devices_of,
+            &mut cursors,
+            &mut records,
+            now,
+        ));
     }
     insert_events(conn, &records)?;
     cursors::store(conn, &cursors)?;
     Ok(out)
+}
+
+/// A [`Notice`] as a `conversation` note for its users.
+fn note(n: &Notice, now: DateTime<Utc>, rules: &Rules) -> Note {
+    Note {
+        users: n.users(),
+        kind: EventKind::Conversation,
+        payload: (rules.notice)(n, now),
+    }
+}
+
+/// Allocates `note`'s event on every active device of its users (locked in
+/// `cursors`), adds the rows to `records`, and returns the events.
+fn note_events(
+    note: &Note,
+    devices_of: &HashMap<UserId, Vec<DeviceId>>,
+    cursors: &mut HashMap<DeviceId, cursors::Cursor>,
+    records: &mut Vec<EventRecord>,
+    now: DateTime<Utc>,
+) -> Vec<StreamEvent> {
+    let ts = Ts::new(now);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for user in &note.users {
+        for device in devices_of.get(user).into_iter().flatten() {
+            if !seen.insert(*device) {
+                continue;
+            }
+            let Some(cursor) = cursors.get_mut(device) else {
+                continue;
+            };
+            cursor.last_seq += 1;
+            records.push(EventRecord {
+                device_id: (*device).into(),
+                seq: to_i64(cursor.last_seq),
+                kind: note.kind.code(),
+                message_id: None,
+                actor_user_id: None,
+                actor_device_id: None,
+                created_at: ts,
+                meta: Some(note.payload.clone()),
+            });
+            out.push(StreamEvent {
+                device_id: *device,
+                user_id: *user,
+                seq: cursor.last_seq,
+                kind: note.kind,
+                message: None,
+                payload: Some(note.payload.clone()),
+                actor_user_id: None,
+                actor_device_id: None,
+                created_at: now,
+            });
+        }
+    }
+    out
 }

@@ -33,6 +33,7 @@ mod groups;
 mod invites;
 mod listing;
 mod members;
+mod requests;
 
 pub use groups::{GroupChange, NewGroup, create_group, delete, set_join_token, set_timer, update};
 pub use invites::{InviteRow, PendingInvite, find_invite, invite, list_invites, take_invite};
@@ -41,6 +42,11 @@ pub use members::{
     MemberEntry, Membership, add_member, groups_of, list_members, member_count, member_counts,
     member_ids, membership, remove_member, set_role, successor,
 };
+pub use requests::{
+    RequestEntry, RequestRow, RequestState, accept as accept_request, decline as decline_request,
+    find as find_request, list_requests, states_for as request_states,
+};
+pub(crate) use requests::{of_conversations as requests_of, remove as remove_requests};
 
 /// The most members a direct conversation has.
 pub const DIRECT_CAP: u32 = 2;
@@ -243,8 +249,10 @@ struct NewMember<'a> {
 }
 
 /// Creates the direct conversations of `pairs` (key, creator, other), each
-/// with both users as members, unless they exist; returns the keys created
-/// here. One insert for all, in key order: transactions creating
+/// with both users as members, unless they exist, and opens a message
+/// request where the other user's policy asks for one
+/// ([`requests`]); returns the keys created here. One insert for all, in
+/// key order: transactions creating
 /// overlapping pairs (REST or send path, on any node) wait on the unique key
 /// in the same order, so they cannot deadlock, and a pair created
 /// concurrently elsewhere is settled by that key.
@@ -279,11 +287,13 @@ pub(crate) fn insert_directs(
         .db()?;
     let mut members = Vec::new();
     let mut keys = HashSet::new();
+    let mut new = Vec::new();
     for (id, key) in created {
         let Some(key) = key else { continue };
         let Some((_, a, b)) = sorted.iter().find(|p| p.0 == key) else {
             continue;
         };
+        new.push((id.0, *a, *b));
         for user in if a == b { vec![*a] } else { vec![*a, *b] } {
             members.push(NewMember {
                 conversation_id: id,
@@ -301,6 +311,7 @@ pub(crate) fn insert_directs(
             .execute(c))
         .db()?;
     }
+    requests::open(conn, &new, ts)?;
     Ok(keys)
 }
 

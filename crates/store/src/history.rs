@@ -90,6 +90,7 @@ pub fn page(
         .collect();
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
+    crate::games::attach_game_ids(conn, rows.iter_mut())?;
     Ok(Some(HistoryPage {
         messages: rows,
         more,

@@ -10,8 +10,8 @@ use diesel::sql_types::Text;
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{
-    blocks, contacts, device_events, device_streams, devices, gateway_nodes, messages,
-    refresh_tokens, room_presence, users,
+    blocks, contacts, device_events, device_streams, devices, game_invites, gateway_nodes,
+    message_requests, messages, refresh_tokens, room_presence, users,
 };
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
@@ -101,6 +101,16 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(gateway_nodes::all_columns)
         .limit(0)
         .load::<(Id, Ts)>(c)
+        .db()?;
+    message_requests::table
+        .select(message_requests::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Id, String, Ts, Option<Ts>)>(c)
+        .db()?;
+    game_invites::table
+        .select(game_invites::all_columns)
+        .limit(0)
+        .load::<crate::games::Record>(c)
         .db()?;
     Ok(())
 }

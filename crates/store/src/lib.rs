@@ -10,7 +10,7 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`rooms`], [`streams`], [`batch`] and [`expiry`].
+//! [`rooms`], [`games`], [`streams`], [`batch`] and [`expiry`].
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -30,6 +30,7 @@ pub mod batch;
 pub mod conversations;
 pub mod devices;
 pub mod expiry;
+pub mod games;
 pub mod history;
 pub mod refresh_tokens;
 pub mod rooms;

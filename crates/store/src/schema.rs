@@ -200,8 +200,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    message_requests (conversation_id) {
+        conversation_id -> DbUuid,
+        addressee_id -> DbUuid,
+        requester_id -> DbUuid,
+        state -> Text,
+        created_at -> DbTimestamp,
+        decided_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    game_invites (message_id) {
+        message_id -> DbUuid,
+        conversation_id -> DbUuid,
+        inviter_id -> DbUuid,
+        invitee_id -> DbUuid,
+        game_id -> Text,
+        state -> Text,
+        created_at -> DbTimestamp,
+        expires_at -> DbTimestamp,
+        decided_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
+diesel::joinable!(message_requests -> conversations (conversation_id));
 diesel::joinable!(conversation_invites -> conversations (conversation_id));
 
 // Both tables point at `users` twice; the listing queries join on the
@@ -222,5 +254,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_members,
     conversation_invites,
     room_presence,
-    gateway_nodes
+    gateway_nodes,
+    message_requests,
+    game_invites
 );

@@ -26,6 +26,7 @@ use crate::users::{Record as UserRecord, UserRow};
 
 mod lists;
 
+pub(crate) use lists::relations_with;
 pub use lists::{add_contact, block, contact, list_blocks, list_contacts, remove_contact, unblock};
 
 /// The public face of an account: what a profile lookup may show, plus the
@@ -41,7 +42,7 @@ pub struct Profile {
     pub profile_visibility: ProfileVisibility,
 }
 
-type ProfileColumns = (
+pub(crate) type ProfileColumns = (
     users::id,
     users::username,
     users::display_name,
@@ -50,7 +51,7 @@ type ProfileColumns = (
     users::profile_visibility,
 );
 
-const PROFILE_COLUMNS: ProfileColumns = (
+pub(crate) const PROFILE_COLUMNS: ProfileColumns = (
     users::id,
     users::username,
     users::display_name,
@@ -59,9 +60,9 @@ const PROFILE_COLUMNS: ProfileColumns = (
     users::profile_visibility,
 );
 
-type ProfileRecord = (Id, String, Option<String>, Option<String>, String, String);
+pub(crate) type ProfileRecord = (Id, String, Option<String>, Option<String>, String, String);
 
-fn profile(r: ProfileRecord) -> Profile {
+pub(crate) fn profile(r: ProfileRecord) -> Profile {
     Profile {
         user_id: r.0.into(),
         username: r.1,

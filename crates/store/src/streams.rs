@@ -34,6 +34,9 @@ pub struct MessageRow {
     pub session_id: String,
     pub reply_to: Option<Uuid>,
     pub blob_id: Option<String>,
+    /// A `game_invite`'s game id: not a column of `messages` but of its
+    /// invitation (`game_invites`), attached where messages are read.
+    pub game_id: Option<String>,
     pub is_read: bool,
     pub read_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -82,6 +85,7 @@ impl From<MessageRecord> for MessageRow {
             session_id: r.session_id,
             reply_to: r.reply_to.map(|i| i.0),
             blob_id: r.blob_id,
+            game_id: None,
             is_read: r.is_read,
             read_at: r.read_at.map(Ts::get),
             created_at: r.created_at.get(),
@@ -129,6 +133,8 @@ pub enum EventKind {
     /// Messages of a conversation reached their expiry and were deleted;
     /// the payload names them.
     Expired,
+    /// A game invitation changed state; the payload says how.
+    Game,
 }
 
 impl EventKind {
@@ -139,6 +145,7 @@ impl EventKind {
             EventKind::Conversation => 3,
             EventKind::Deleted => 4,
             EventKind::Expired => 6,
+            EventKind::Game => 5,
         }
     }
 
@@ -149,6 +156,7 @@ impl EventKind {
             3 => Some(EventKind::Conversation),
             4 => Some(EventKind::Deleted),
             6 => Some(EventKind::Expired),
+            5 => Some(EventKind::Game),
             _ => None,
         }
     }
@@ -259,13 +267,15 @@ pub fn read(
         .db()?;
     // A message past its expiry is gone, even before the sweeper deletes it.
     let now = crate::now();
-    Ok(rows
+    let mut events: Vec<StreamEvent> = rows
         .into_iter()
         .filter_map(|(e, m)| {
             let m = m.filter(|m| m.expires_at.is_none_or(|t| t.get() > now));
             StreamEvent::from_records(e, m, user)
         })
-        .collect())
+        .collect();
+    crate::games::attach_game_ids(conn, events.iter_mut().filter_map(|e| e.message.as_mut()))?;
+    Ok(events)
 }
 
 /// Deletes, in one bounded pass, events that every session of their device

@@ -58,6 +58,7 @@ fn message(sender: UserId, sender_device: DeviceId, recipient: UserId) -> Messag
         session_id: "s1".into(),
         reply_to: None,
         blob_id: Some("blob-1".into()),
+        game_id: None,
         is_read: false,
         read_at: None,
         created_at: now(),
@@ -65,6 +66,16 @@ fn message(sender: UserId, sender_device: DeviceId, recipient: UserId) -> Messag
         expires_at: None,
     }
 }
+
+/// The notices' payloads do not matter here.
+fn notice(_: &batch::Notice, _: chrono::DateTime<chrono::Utc>) -> String {
+    "{}".into()
+}
+
+const RULES: batch::Rules = batch::Rules {
+    notice,
+    game_invite_ttl: std::time::Duration::from_secs(86_400),
+};
 
 fn send(m: &MessageRow) -> WriteOp {
     WriteOp::Send {
@@ -86,7 +97,7 @@ async fn batches_fan_out_acknowledge_and_replay() {
                 // Two messages in one batch, plus a resend of the first in it.
                 let m1 = message(alice, a1, bob);
                 let m2 = message(alice, a1, bob);
-                let out = batch::apply(c, &[send(&m1), send(&m2), send(&m1)], now())?;
+                let out = batch::apply(c, &[send(&m1), send(&m2), send(&m1)], now(), &RULES)?;
                 let Outcome::Sent { deliveries, sender_seq, duplicate: false, .. } = &out[0] else {
                     panic!("first send: {:?}", out[0]);
                 };
@@ -100,7 +111,7 @@ async fn batches_fan_out_acknowledge_and_replay() {
                 assert!(matches!(&out[2], Outcome::Sent { duplicate: true, sender_seq: 1, deliveries, .. } if deliveries.is_empty()));
 
                 // Resent in a later batch: same answer, nothing delivered.
-                let again = batch::apply(c, &[send(&m1)], now())?;
+                let again = batch::apply(c, &[send(&m1)], now(), &RULES)?;
                 assert!(matches!(&again[0], Outcome::Sent { duplicate: true, message, sender_seq: 1, .. } if message.id == m1.id));
                 assert_eq!(streams::state(c, b1)?.map(|s| s.last_seq), Some(2));
 
@@ -108,7 +119,7 @@ async fn batches_fan_out_acknowledge_and_replay() {
                 let mut stolen = message(bob, b1, alice);
                 stolen.message_id = m1.message_id;
                 let nobody = message(alice, a1, UserId::new());
-                let out = batch::apply(c, &[send(&stolen), send(&nobody)], now())?;
+                let out = batch::apply(c, &[send(&stolen), send(&nobody)], now(), &RULES)?;
                 assert_eq!(out[0], Outcome::MessageIdTaken);
                 assert_eq!(out[1], Outcome::RecipientNotFound);
 
@@ -123,7 +134,7 @@ async fn batches_fan_out_acknowledge_and_replay() {
                 assert_eq!(streams::read(c, bob, b2, 1, 100)?.len(), 1);
 
                 // b1 acknowledges both: receipts to each of alice's devices.
-                let out = batch::apply(c, &[WriteOp::Ack { user: bob, device: b1, seq: 2 }], now())?;
+                let out = batch::apply(c, &[WriteOp::Ack { user: bob, device: b1, seq: 2 }], now(), &RULES)?;
                 let Outcome::Acked { acked_seq: 2, receipts } = &out[0] else {
                     panic!("ack: {:?}", out[0]);
                 };
@@ -133,10 +144,10 @@ async fn batches_fan_out_acknowledge_and_replay() {
                 assert_eq!(a2_events.iter().map(|e| (e.seq, e.kind)).collect::<Vec<_>>(),
                     vec![(1, EventKind::Message), (2, EventKind::Message), (3, EventKind::Receipt), (4, EventKind::Receipt)]);
                 // Acking again, or beyond the end, changes nothing and sends no receipt.
-                let out = batch::apply(c, &[WriteOp::Ack { user: bob, device: b1, seq: 99 }], now())?;
+                let out = batch::apply(c, &[WriteOp::Ack { user: bob, device: b1, seq: 99 }], now(), &RULES)?;
                 assert!(matches!(&out[0], Outcome::Acked { acked_seq: 2, receipts } if receipts.is_empty()));
                 // Alice acknowledging her own sync copies sends no receipt.
-                let out = batch::apply(c, &[WriteOp::Ack { user: alice, device: a2, seq: 2 }], now())?;
+                let out = batch::apply(c, &[WriteOp::Ack { user: alice, device: a2, seq: 2 }], now(), &RULES)?;
                 assert!(matches!(&out[0], Outcome::Acked { acked_seq: 2, receipts } if receipts.is_empty()));
                 let state = streams::state(c, a2)?.expect("state");
                 assert_eq!((state.last_seq, state.acked_seq, state.oldest_seq), (4, 2, Some(1)));
@@ -168,7 +179,7 @@ async fn revoked_devices_get_nothing_new() {
                 let bob = user(c, "bob")?;
                 let (b1, b2) = (device(c, bob)?, device(c, bob)?);
                 devices::revoke(c, bob, b2, now())?;
-                let out = batch::apply(c, &[send(&message(alice, a1, bob))], now())?;
+                let out = batch::apply(c, &[send(&message(alice, a1, bob))], now(), &RULES)?;
                 let Outcome::Sent { deliveries, .. } = &out[0] else {
                     panic!("sent")
                 };
@@ -204,7 +215,7 @@ async fn concurrent_batches_keep_sequences_contiguous() {
                     let ops: Vec<WriteOp> =
                         (0..4).map(|_| send(&message(alice, a1, bob))).collect();
                     store
-                        .transaction(move |c| batch::apply(c, &ops, now()))
+                        .transaction(move |c| batch::apply(c, &ops, now(), &RULES))
                         .await
                         .expect("batch");
                 }

@@ -12,6 +12,7 @@ pub mod blocks;
 pub mod contacts;
 pub mod conversations;
 pub mod devices;
+pub mod game_invites;
 pub mod groups;
 pub mod health;
 pub mod history;
@@ -19,6 +20,7 @@ pub mod invites;
 pub mod jwks;
 pub mod me;
 pub mod members;
+pub mod message_requests;
 pub mod metrics;
 pub mod pagination;
 pub mod rooms;
@@ -114,6 +116,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/v1/invites/{conversation_id}/decline")
                 .route(web::post().to(invites::decline::decline)),
+        )
+        .service(
+            resource("/v1/message-requests").route(web::get().to(message_requests::list::list)),
+        )
+        .service(
+            resource("/v1/message-requests/{conversation_id}/accept")
+                .route(web::post().to(message_requests::accept::accept)),
+        )
+        .service(
+            resource("/v1/message-requests/{conversation_id}/decline")
+                .route(web::post().to(message_requests::decline::decline)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}")
+                .route(web::get().to(game_invites::show::show)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/accept")
+                .route(web::post().to(game_invites::accept::accept)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/decline")
+                .route(web::post().to(game_invites::decline::decline)),
+        )
+        .service(
+            resource("/v1/game-invites/{message_id}/cancel")
+                .route(web::post().to(game_invites::cancel::cancel)),
         )
         .service(resource("/v1/groups/{name}").route(web::get().to(groups::show::show)))
         .service(resource("/v1/rooms").route(web::post().to(rooms::create::create)))

@@ -3,9 +3,15 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use passerelle_api_types::ws::{MessageEvent, MessageType, ReceiptEvent, ReceiptStatus};
+use chrono::{DateTime, Utc};
+use passerelle_api_types::GameInviteState;
+use passerelle_api_types::ws::{
+    ConversationChange, ConversationEvent, GameEvent, MessageEvent, MessageType, ReceiptEvent,
+    ReceiptStatus,
+};
 use passerelle_store::UserId;
-use passerelle_store::batch::Outcome;
+use passerelle_store::batch::{Note, Notice, Outcome, Rules};
+use passerelle_store::games::{GameInviteRow, GameState};
 use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -28,6 +34,88 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         reply_to: m.reply_to,
         blob_id: m.blob_id.clone(),
         expires_at: m.expires_at,
+        game_id: m.game_id.clone(),
+    }
+}
+
+/// What the writers' batches need from the gateway: the payload of the
+/// events a send causes, and how long a game invitation stays pending.
+pub fn rules(game_invite_ttl: std::time::Duration) -> Rules {
+    Rules {
+        notice: notice_payload,
+        game_invite_ttl,
+    }
+}
+
+/// The `conversation` event of a [`Notice`], serialised from the documented
+/// frame type.
+fn notice_payload(n: &Notice, at: DateTime<Utc>) -> String {
+    let (conversation, change, requester, actor) = match *n {
+        Notice::RequestReceived {
+            conversation,
+            requester,
+            ..
+        } => (
+            conversation,
+            ConversationChange::RequestReceived,
+            requester,
+            requester,
+        ),
+        Notice::RequestAccepted {
+            conversation,
+            requester,
+            addressee,
+        } => (
+            conversation,
+            ConversationChange::RequestAccepted,
+            requester,
+            addressee,
+        ),
+    };
+    let event = ConversationEvent {
+        conversation_id: conversation,
+        change,
+        user_id: Some(requester.0),
+        actor_id: Some(actor.0),
+        role: None,
+        disappear_secs: None,
+        at,
+    };
+    serde_json::to_string(&event).unwrap_or_else(|_| "{}".into())
+}
+
+/// The API form of an invitation's state.
+pub fn game_state(s: GameState) -> GameInviteState {
+    match s {
+        GameState::Pending => GameInviteState::Pending,
+        GameState::Accepted => GameInviteState::Accepted,
+        GameState::Declined => GameInviteState::Declined,
+        GameState::Expired => GameInviteState::Expired,
+        GameState::Cancelled => GameInviteState::Cancelled,
+    }
+}
+
+/// The `game` event of `invite` moving to `state` (by `actor`, if someone
+/// did it), for its audience's devices: both users, or only the inviter
+/// when the invitation is withheld from the invitee.
+pub fn game_note(
+    invite: &GameInviteRow,
+    state: GameState,
+    actor: Option<UserId>,
+    at: DateTime<Utc>,
+) -> Note {
+    let event = GameEvent {
+        conversation_id: invite.conversation_id,
+        message_id: invite.message_id,
+        game_id: invite.game_id.clone(),
+        state: game_state(state),
+        actor_id: actor.map(|u| u.0),
+        at,
+    };
+    Note {
+        users: invite.audience(),
+        kind: EventKind::Game,
+        payload: serde_json::to_string(&event).unwrap_or_else(|_| "{}".into()),
     }
 }
 
@@ -58,6 +146,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
         ),
         (EventKind::Deleted, _) => ("deleted", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Expired, _) => ("expired", RawValue::from_string(e.payload.clone()?).ok()?),
+        (EventKind::Game, _) => ("game", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) => return None,
     };
     Some(Event {
@@ -75,6 +164,13 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
 pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
     let mut by_user: HashMap<UserId, Vec<Event>> = HashMap::new();
     for outcome in outcomes {
+        if let Outcome::Sent { notices, .. } = outcome {
+            for e in notices {
+                if let Some(event) = stream_event(e) {
+                    by_user.entry(e.user_id).or_default().push(event);
+                }
+            }
+        }
         match outcome {
             Outcome::Sent {
                 message,

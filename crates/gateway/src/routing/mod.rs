@@ -6,7 +6,7 @@
 //! - [`events`] turns stored rows into protocol frames and bus envelopes;
 //! - [`hub`] is this node's table of live sessions, subscribed to the bus
 //!   channels of the users it serves;
-//! - [`sweeper`] applies the stream retention;
+//! - [`sweeper`] applies the stream retention and expires game invitations;
 //! - [`expiry`] deletes disappearing messages once they expire.
 //!
 //! The database is the record and the bus only a fast path: every stream

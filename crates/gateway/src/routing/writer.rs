@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use passerelle_bus::Fanout;
-use passerelle_store::batch::{self, Outcome, WriteOp};
+use passerelle_store::batch::{self, Outcome, Rules, WriteOp};
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, Store, StoreError, UserId};
 use tokio::sync::{mpsc, oneshot};
@@ -63,6 +63,7 @@ impl Router {
     pub fn start(
         store: Store,
         fanout: Fanout,
+        rules: Rules,
         writers: usize,
         max_batch: usize,
         queue: usize,
@@ -75,6 +76,7 @@ impl Router {
                 tokio::spawn(write_loop(
                     store.clone(),
                     fanout.clone(),
+                    rules,
                     rx,
                     max_batch.max(1),
                 ));
@@ -126,7 +128,13 @@ impl Router {
     }
 }
 
-async fn write_loop(store: Store, fanout: Fanout, mut rx: mpsc::Receiver<Job>, max_batch: usize) {
+async fn write_loop(
+    store: Store,
+    fanout: Fanout,
+    rules: Rules,
+    mut rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         while jobs.len() < max_batch {
@@ -135,18 +143,22 @@ async fn write_loop(store: Store, fanout: Fanout, mut rx: mpsc::Receiver<Job>, m
                 Err(_) => break,
             }
         }
-        run_batch(&store, &fanout, jobs).await;
+        run_batch(&store, &fanout, &rules, jobs).await;
     }
 }
 
-async fn run_batch(store: &Store, fanout: &Fanout, jobs: Vec<Job>) {
+async fn run_batch(store: &Store, fanout: &Fanout, rules: &Rules, jobs: Vec<Job>) {
     let ops: Arc<Vec<WriteOp>> = Arc::new(jobs.iter().map(|j| j.op.clone()).collect());
     let started = Instant::now();
     let mut attempt = 0;
     let result = loop {
         let ops = ops.clone();
         let now = passerelle_store::now();
-        match store.transaction(move |c| batch::apply(c, &ops, now)).await {
+        let rules = *rules;
+        match store
+            .transaction(move |c| batch::apply(c, &ops, now, &rules))
+            .await
+        {
             Err(e) if e.is_retryable() && attempt < RETRIES => {
                 attempt += 1;
                 metrics::counter!("passerelle_batch_retries_total").increment(1);

@@ -3,8 +3,8 @@
 //! the problem (sent back as an `error` frame; the session stays open).
 
 use passerelle_api_types::ws::{
-    ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, SendMessage,
-    ServerFrame,
+    ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, MessageType,
+    SendMessage, ServerFrame,
 };
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, UserId};
@@ -81,6 +81,7 @@ pub fn frame_text(frame: &ServerFrame) -> String {
 const MAX_ID: usize = 64;
 const MAX_SESSION_ID: usize = 128;
 const MAX_BLOB_ID: usize = 128;
+const MAX_GAME_ID: usize = 64;
 
 /// Reads one text frame of the device `device` of `user`.
 pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusal> {
@@ -158,15 +159,26 @@ fn message(
     {
         return Err("sessionId: 1 to 128 printable characters".into());
     }
-    if let Some(blob) = &m.blob_id {
-        let ok = !blob.is_empty()
-            && blob.len() <= MAX_BLOB_ID
-            && blob
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !ok {
-            return Err("blobId: 1 to 128 characters of [A-Za-z0-9._-]".into());
+    if let Some(blob) = &m.blob_id
+        && !token_like(blob, MAX_BLOB_ID)
+    {
+        return Err("blobId: 1 to 128 characters of [A-Za-z0-9._-]".into());
+    }
+    match (m.message_type, &m.game_id) {
+        (MessageType::GameInvite, None) => {
+            return Err("gameId: required for a game_invite".into());
         }
+        (MessageType::GameInvite, Some(game)) if !token_like(game, MAX_GAME_ID) => {
+            return Err("gameId: 1 to 64 characters of [A-Za-z0-9._-]".into());
+        }
+        (MessageType::GameInvite, Some(_)) if recipient == Some(user) => {
+            return Err(
+                "game_invite: game invitations are for direct conversations with another user"
+                    .into(),
+            );
+        }
+        (MessageType::GameInvite, Some(_)) | (_, None) => {}
+        (_, Some(_)) => return Err("gameId: only a game_invite carries one".into()),
     }
     let now = passerelle_store::now();
     let row = MessageRow {
@@ -181,6 +193,7 @@ fn message(
         session_id: m.session_id,
         reply_to: m.reply_to,
         blob_id: m.blob_id,
+        game_id: m.game_id,
         is_read: false,
         read_at: None,
         created_at: now,
@@ -188,6 +201,15 @@ fn message(
         expires_at: None,
     };
     Ok((row, recipient.into_iter().collect()))
+}
+
+/// 1 to `max` bytes of `[A-Za-z0-9._-]` (blob and game ids).
+fn token_like(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]

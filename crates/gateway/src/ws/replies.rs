@@ -128,6 +128,12 @@ pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>
             "replyTo: no such message in this conversation",
         )
         .frame(),
+        Ok(Outcome::NotDirect) => Refusal::new(
+            id,
+            FrameErrorCode::ValidationFailed,
+            "game_invite: game invitations are for direct conversations only; the invitee is the other member",
+        )
+        .frame(),
         Ok(Outcome::MessageIdTaken) => Refusal::new(
             id,
             FrameErrorCode::MessageIdTaken,

@@ -15,6 +15,9 @@
 //!   not exist, whether it does or not.
 //! - `replyTo` must name a message of the same conversation that the sender
 //!   can see (stored, or earlier in the same batch).
+//! - A message request (`super::requests`) may withhold a send from its
+//!   addressee, or be accepted by it; the events this causes are returned
+//!   with the routes.
 //!
 //! Each step is one query for the whole batch.
 
@@ -32,6 +35,7 @@ use crate::schema::{blocks, conversation_members, conversations, messages};
 use crate::sql_types::{Id, Ts};
 
 use super::WriteOp;
+use super::requests::{Notice, Requests};
 
 /// Where one send goes.
 #[derive(Debug, Clone)]
@@ -53,16 +57,21 @@ pub(crate) enum Route {
     BadReply,
 }
 
-/// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`).
+/// The events each send (by index) causes besides its message.
+pub(crate) type Caused = HashMap<usize, Vec<Notice>>;
+
+/// Routes the sends at `sends` (indexes into `ops`, all `WriteOp::Send`),
+/// with the events each causes.
 pub(crate) fn resolve(
     conn: &mut DbConn,
     ops: &[WriteOp],
     sends: &[usize],
     now: DateTime<Utc>,
-) -> StoreResult<HashMap<usize, Route>> {
+) -> StoreResult<(HashMap<usize, Route>, Caused)> {
     let mut out = HashMap::new();
+    let mut notices = HashMap::new();
     if sends.is_empty() {
-        return Ok(out);
+        return Ok((out, notices));
     }
     // Direct sends: find or create each pair's conversation.
     let mut direct_pairs: HashMap<String, (UserId, UserId)> = HashMap::new();
@@ -85,9 +94,15 @@ pub(crate) fn resolve(
             }
         }
     }
-    let directs = direct_conversations(conn, &direct_pairs, now)?;
+    let (directs, created) = direct_conversations(conn, &direct_pairs, now)?;
     let members = members_of(conn, &conversation_ids)?;
     let settings = settings_of(conn, &conversation_ids)?;
+    conversation_ids.extend(directs.values().map(|d| d.0));
+    let created = created
+        .iter()
+        .filter_map(|k| directs.get(k).map(|d| d.0))
+        .collect();
+    let mut requests = Requests::load(conn, &conversation_ids, created)?;
 
     // Blocks against the senders.
     let senders: HashSet<UserId> = sends
@@ -165,7 +180,7 @@ pub(crate) fn resolve(
             },
             _ => Route::NoConversation,
         };
-        let route = match (route, message.reply_to) {
+        let mut route = match (route, message.reply_to) {
             (
                 Route::Deliver {
                     conversation,
@@ -199,27 +214,39 @@ pub(crate) fn resolve(
         };
         if let Route::Deliver {
             conversation,
+            recipients,
             withheld,
             ..
-        } = &route
+        } = &mut route
         {
+            let caused = requests.route(*conversation, sender, recipients, withheld, |a, b| {
+                blockers.contains(&(a, b))
+            });
+            if !caused.is_empty() {
+                notices.insert(i, caused);
+            }
             in_batch.insert(message.message_id, (*conversation, sender, *withheld));
         }
         out.insert(i, route);
     }
-    Ok(out)
+    requests.finish(conn, &mut notices)?;
+    Ok((out, notices))
 }
 
+/// Each pair's direct conversation and its timer, by `direct_key`.
+type Directs = HashMap<String, (Uuid, Option<i32>)>;
+
 /// The direct conversation of each pair and its timer, created (with both
-/// members, no timer) where missing. Concurrent creation elsewhere is settled by the unique key: the
-/// insert does nothing and the second read finds the other one's row.
+/// members, no timer) where missing, and the keys of those created here.
+/// Concurrent creation elsewhere is settled by the unique key: the insert
+/// does nothing and the second read finds the other one's row.
 fn direct_conversations(
     conn: &mut DbConn,
     pairs: &HashMap<String, (UserId, UserId)>,
     now: DateTime<Utc>,
-) -> StoreResult<HashMap<String, (Uuid, Option<i32>)>> {
+) -> StoreResult<(Directs, HashSet<String>)> {
     if pairs.is_empty() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), HashSet::new()));
     }
     let keys: Vec<String> = pairs.keys().cloned().collect();
     let mut found = read_direct(conn, &keys)?;
@@ -228,22 +255,19 @@ fn direct_conversations(
         .filter(|(k, _)| !found.contains_key(*k))
         .collect();
     if missing.is_empty() {
-        return Ok(found);
+        return Ok((found, HashSet::new()));
     }
     let new: Vec<(&str, UserId, UserId)> = missing
         .iter()
         .map(|(key, (creator, other))| (key.as_str(), *creator, *other))
         .collect();
-    insert_directs(conn, &new, Ts::new(now))?;
+    let created = insert_directs(conn, &new, Ts::new(now))?;
     let keys: Vec<String> = missing.iter().map(|(k, _)| (*k).clone()).collect();
     found.extend(read_direct(conn, &keys)?);
-    Ok(found)
+    Ok((found, created))
 }
 
-fn read_direct(
-    conn: &mut DbConn,
-    keys: &[String],
-) -> StoreResult<HashMap<String, (Uuid, Option<i32>)>> {
+fn read_direct(conn: &mut DbConn, keys: &[String]) -> StoreResult<Directs> {
     let rows = on_backend!(conn, |c| conversations::table
         .filter(conversations::direct_key.eq_any(keys))
         .select((

@@ -18,7 +18,7 @@ use crate::sql_types::{Id, Ts};
 
 /// The relations between `me` and each of `others`, with each other user as
 /// `a` and `me` as `b`: two statements (blocks, contacts) for a whole page.
-fn relations_with(
+pub(crate) fn relations_with(
     conn: &mut DbConn,
     me: UserId,
     others: &[UserId],

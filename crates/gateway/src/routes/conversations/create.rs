@@ -69,8 +69,9 @@ type Created = (
 /// The direct conversation. An existing one is returned even if `them`
 /// blocks `me` since (the block is not revealed, as for contacts); a new
 /// one is refused when `them` does not exist or blocks `me`. Only the
-/// creator's devices hear of a new one: the other user learns of it from
-/// its first message (or their list), not from an event.
+/// creator's devices hear of a new one (`created`): the other user learns
+/// of it from its first message (or their list), not from an event, unless
+/// it is a message request to them (`request_received`).
 fn direct(
     conn: &mut DbConn,
     me: UserId,
@@ -97,6 +98,18 @@ fn direct(
             Subject::by(me),
             now,
         )?;
+        // `them` asked for requests from non-contacts: this conversation is
+        // one. At most once per pair (a pair's conversation is made once), so
+        // it is no stronger a ping than a first message.
+        if let Some(request) = conversations::find_request(conn, c.id)? {
+            notes.push(
+                vec![request.addressee_id],
+                c.id,
+                ConversationChange::RequestReceived,
+                Subject::of(request.requester_id, request.requester_id),
+                now,
+            )?;
+        }
     }
     let events = notes.append(conn, now)?;
     let membership = conversations::membership(conn, c.id, me)?;

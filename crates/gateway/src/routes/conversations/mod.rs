@@ -30,7 +30,7 @@ use passerelle_api_types::ws::{ConversationChange, ConversationEvent};
 use passerelle_api_types::{self as api, Conversation};
 use passerelle_domain::{AddPolicy, ConversationKind, Role, UserId, Visibility};
 use passerelle_store::batch::{self, Note};
-use passerelle_store::conversations::{self, ConversationRow, Membership};
+use passerelle_store::conversations::{self, ConversationRow, Membership, RequestState};
 use passerelle_store::streams::{EventKind, StreamEvent};
 use passerelle_store::{DbConn, StoreError, StoreResult};
 use uuid::Uuid;
@@ -245,7 +245,21 @@ pub(crate) fn view(
         ConversationKind::Direct => Some(conversations::peer(conn, conversation.id, me)?),
         _ => None,
     };
-    Ok(to_api(conversation, membership, member_count, peer))
+    let mut view = to_api(conversation, membership, member_count, peer);
+    if conversation.kind == ConversationKind::Direct {
+        view.request = conversations::request_states(conn, me, &[conversation.id])?
+            .get(&conversation.id)
+            .map(|s| request_state(*s));
+    }
+    Ok(view)
+}
+
+/// The API form of a message request's state.
+pub(crate) fn request_state(s: RequestState) -> api::MessageRequestState {
+    match s {
+        RequestState::Pending => api::MessageRequestState::Pending,
+        RequestState::Declined => api::MessageRequestState::Declined,
+    }
 }
 
 /// The API form of a conversation. The join token only for its managers.
@@ -280,6 +294,7 @@ pub(crate) fn to_api(
         peer_id: peer.map(|p| p.0),
         join_token: if manager { c.join_token } else { None },
         disappear_secs: c.disappear_secs,
+        request: None,
         created_at: c.created_at,
     }
 }
