@@ -261,3 +261,122 @@ async fn exactly_one_of_recipient_and_conversation() {
         ServerFrame::Sent { .. }
     ));
 }
+
+/// The ids of `d`'s history of `conversation`, newest first.
+async fn history_ids(
+    s: &passerelle_test_support::TestServer,
+    d: &Device,
+    conversation: Uuid,
+) -> Vec<Uuid> {
+    let resp = call(
+        s,
+        d,
+        reqwest::Method::GET,
+        &format!("/v1/conversations/{conversation}/messages"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    json(resp).await["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["messageId"].as_str().expect("id").parse().expect("uuid"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_direct_conversation_addressed_by_id_is_a_direct_message() {
+    let s = server().await;
+    let a = register(&s, "gil").await;
+    let b = register(&s, "hal").await;
+    let (mut ca, _) = ws_resumed(&s, &a, None).await;
+    let (mut cb, _) = ws_resumed(&s, &b, None).await;
+    // The first message creates the conversation; the second addresses it
+    // by id.
+    assert!(matches!(
+        send(&mut ca, message_to(&b.user_id)).await,
+        ServerFrame::Sent { .. }
+    ));
+    let conversation = conversation_of(&next(&mut cb).await);
+    let m = message_in(&conversation.to_string());
+    assert!(matches!(
+        send(&mut ca, m.clone()).await,
+        ServerFrame::Sent { .. }
+    ));
+    let seq = match next(&mut cb).await {
+        ServerFrame::Message { seq, payload } => {
+            assert_eq!(payload.message_id, m.message_id);
+            // Set however it was addressed.
+            assert_eq!(
+                payload.recipient_id.map(|u| u.to_string()),
+                Some(b.user_id.clone())
+            );
+            seq
+        }
+        other => panic!("{other:?}"),
+    };
+    // Its delivery is receipted like any direct message.
+    cb.ack(seq).await.expect("ack");
+    let mut receipted = Vec::new();
+    for _ in 0..2 {
+        match next(&mut ca).await {
+            ServerFrame::Receipt { payload, .. } => receipted.push(payload.message_id),
+            other => panic!("expected a receipt, got {other:?}"),
+        }
+    }
+    assert!(receipted.contains(&m.message_id), "{receipted:?}");
+
+    // A block withholds it exactly as when addressed by `recipientId`: an
+    // ordinary `sent`, nothing delivered, in the sender's history only.
+    assert_eq!(set_block(&s, &b, &a.user_id, true).await.status(), 204);
+    let hidden = message_in(&conversation.to_string());
+    assert!(matches!(
+        send(&mut ca, hidden.clone()).await,
+        ServerFrame::Sent { .. }
+    ));
+    quiet(&mut cb, 400).await;
+    assert!(
+        !history_ids(&s, &b, conversation)
+            .await
+            .contains(&hidden.message_id)
+    );
+    assert!(
+        history_ids(&s, &a, conversation)
+            .await
+            .contains(&hidden.message_id)
+    );
+}
+
+#[tokio::test]
+async fn group_messages_are_not_receipted_per_device() {
+    let s = server().await;
+    let a = register(&s, "ike").await;
+    let b = register(&s, "jay").await;
+    let group = group_with(&s, &a, "no-receipts", &[&b]).await;
+    let (mut ca, _) = ws_resumed(&s, &a, None).await;
+    let (mut cb, _) = ws_resumed(&s, &b, None).await;
+    let m = message_in(&group);
+    assert!(matches!(
+        send(&mut ca, m.clone()).await,
+        ServerFrame::Sent { .. }
+    ));
+    let seq = match next(&mut cb).await {
+        ServerFrame::Message { seq, payload } => {
+            assert_eq!(payload.message_id, m.message_id);
+            assert_eq!(payload.recipient_id, None);
+            seq
+        }
+        other => panic!("{other:?}"),
+    };
+    // The member acknowledges: the stream moves on, the sender hears nothing.
+    cb.ack(seq).await.expect("ack");
+    quiet(&mut ca, 500).await;
+    let (_c, replayed) = ws_resumed(&s, &a, Some(0)).await;
+    assert!(
+        !replayed
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Receipt { .. })),
+        "{replayed:?}"
+    );
+}
