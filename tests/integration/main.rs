@@ -25,6 +25,7 @@ mod group_roles;
 mod groups;
 mod history;
 mod http_errors;
+mod journey;
 mod link_rooms;
 mod link_rooms_nodes;
 mod logs;

@@ -89,6 +89,27 @@ async fn the_sender_retracts_and_every_device_drops_it() {
             |f| matches!(f, ServerFrame::Deleted { payload, .. } if payload.message_id == gone)
         )
     );
+    // The retracted events left no hole: a device resuming from just
+    // before them is not told that retention lost anything.
+    let kept_seq = replayed
+        .iter()
+        .find_map(|f| match f {
+            ServerFrame::Message { seq, payload } if payload.message_id == kept => Some(*seq),
+            _ => None,
+        })
+        .expect("kept message replayed");
+    let (_c, again) = ws_resumed(&s, &b2, Some(kept_seq)).await;
+    assert!(
+        !again
+            .iter()
+            .any(|f| matches!(f, ServerFrame::Truncated { .. })),
+        "{again:?}"
+    );
+    assert!(
+        again.iter().any(
+            |f| matches!(f, ServerFrame::Deleted { payload, .. } if payload.message_id == gone)
+        )
+    );
 
     // Gone from history; a second retraction finds nothing.
     let path = format!("/v1/conversations/{conversation}/messages");

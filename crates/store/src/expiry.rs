@@ -24,7 +24,7 @@ use crate::UserId;
 use crate::batch::{Note, append};
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::{conversation_members, device_events, messages};
+use crate::schema::{conversation_members, messages};
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventKind, StreamEvent};
 
@@ -77,11 +77,7 @@ pub fn delete_due(conn: &mut DbConn, now: DateTime<Utc>, limit: u32) -> StoreRes
         return Ok(Swept::default());
     }
     let ids: Vec<Id> = found.iter().map(|m| m.0).collect();
-    let events = diesel::delete(device_events::table.filter(
-        device_events::message_id.eq_any(ids.iter().map(|i| Some(*i)).collect::<Vec<Option<Id>>>()),
-    ))
-    .execute(&mut conn.0)
-    .db()?;
+    let events = crate::streams::erase_message_events(conn, &ids)?;
     let messages = diesel::delete(messages::table.filter(messages::id.eq_any(&ids)))
         .execute(&mut conn.0)
         .db()?;

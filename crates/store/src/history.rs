@@ -126,7 +126,6 @@ pub fn retract(
     payload: String,
 ) -> StoreResult<Retraction> {
     use crate::batch::{Note, append};
-    use crate::schema::device_events;
     use crate::streams::EventKind;
 
     if joined_at(conn, conversation, user)?.is_none() {
@@ -165,9 +164,7 @@ pub fn retract(
             .map(UserId::from)
             .collect()
     };
-    diesel::delete(device_events::table.filter(device_events::message_id.eq(Some(Id(m.id)))))
-        .execute(&mut conn.0)
-        .db()?;
+    crate::streams::erase_message_events(conn, &[Id(m.id)])?;
     diesel::delete(messages::table.filter(messages::id.eq(Id(m.id))))
         .execute(&mut conn.0)
         .db()?;

@@ -26,7 +26,7 @@ use crate::UserId;
 use crate::conn::{DbConn, on_backend};
 use crate::conversations::{self, ConversationRow};
 use crate::error::{DbResultExt, StoreError, StoreResult};
-use crate::schema::{conversations as conversations_table, device_events, messages, room_presence};
+use crate::schema::{conversations as conversations_table, messages, room_presence};
 use crate::sql_types::{Id, Ts};
 
 mod nodes;
@@ -96,17 +96,12 @@ pub fn participants(conn: &mut DbConn, id: Uuid) -> StoreResult<Vec<UserId>> {
 /// go with it (cascade). The link is dead from the commit on.
 pub fn delete_room(conn: &mut DbConn, id: Uuid) -> StoreResult<()> {
     let room = Some(Id(id));
-    on_backend!(conn, |c| diesel::delete(
-        device_events::table.filter(
-            device_events::message_id.eq_any(
-                messages::table
-                    .filter(messages::conversation_id.eq(room))
-                    .select(messages::id.nullable())
-            )
-        )
-    )
-    .execute(c))
-    .db()?;
+    let ids: Vec<Id> = messages::table
+        .filter(messages::conversation_id.eq(room))
+        .select(messages::id)
+        .load(&mut conn.0)
+        .db()?;
+    crate::streams::erase_message_events(conn, &ids)?;
     diesel::delete(messages::table.filter(messages::conversation_id.eq(room)))
         .execute(&mut conn.0)
         .db()?;

@@ -135,6 +135,11 @@ pub enum EventKind {
     Expired,
     /// A game invitation changed state; the payload says how.
     Game,
+    /// What was here is gone (a retracted, expired or room message and
+    /// its copies and receipts): the row stays, with nothing in it, so
+    /// that the stream has no hole (a hole would read as retention), and is
+    /// never sent.
+    Erased,
 }
 
 impl EventKind {
@@ -146,6 +151,7 @@ impl EventKind {
             EventKind::Deleted => 4,
             EventKind::Expired => 6,
             EventKind::Game => 5,
+            EventKind::Erased => 0,
         }
     }
 
@@ -157,6 +163,7 @@ impl EventKind {
             4 => Some(EventKind::Deleted),
             6 => Some(EventKind::Expired),
             5 => Some(EventKind::Game),
+            0 => Some(EventKind::Erased),
             _ => None,
         }
     }
@@ -353,4 +360,27 @@ pub(crate) fn to_u64(v: i64) -> u64 {
 
 pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Empties every stream event about the messages `ids` (server ids): their
+/// copies and receipts become [`EventKind::Erased`], with no message, actor
+/// or metadata left, keeping their place in each device's stream (deleting
+/// them would leave holes that replay reports as retention). Retention
+/// removes them later like any event. Returns how many were erased.
+pub fn erase_message_events(conn: &mut DbConn, ids: &[Id]) -> StoreResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(10_000) {
+        let chunk: Vec<Option<Id>> = chunk.iter().map(|i| Some(*i)).collect();
+        n += diesel::update(device_events::table.filter(device_events::message_id.eq_any(&chunk)))
+            .set((
+                device_events::kind.eq(EventKind::Erased.code()),
+                device_events::message_id.eq(None::<Id>),
+                device_events::actor_user_id.eq(None::<Id>),
+                device_events::actor_device_id.eq(None::<Id>),
+                device_events::meta.eq(None::<String>),
+            ))
+            .execute(&mut conn.0)
+            .db()?;
+    }
+    Ok(n)
 }
