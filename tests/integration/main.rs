@@ -11,6 +11,7 @@ mod account;
 mod asyncapi;
 mod attacker_tokens;
 mod auth_flow;
+mod authz_matrix;
 mod blocks;
 mod common;
 mod contacts;
