@@ -311,3 +311,45 @@ async fn an_expiring_message_withheld_by_a_block_is_announced_to_its_sender_only
     // The blocker hears of neither the message nor its expiry.
     quiet(&mut cb, 1500).await;
 }
+
+#[tokio::test]
+async fn blockers_hear_nothing_of_the_people_they_block() {
+    let s = sweeping_every(1).await;
+    let owner = register(&s, "nia").await;
+    let blocked = register(&s, "ozzy").await;
+    let group = group_with(&s, &owner, "blockers-club", &[&blocked]).await;
+    let conversation = direct(&s, &owner, &blocked).await;
+    assert_eq!(
+        set_block(&s, &owner, &blocked.user_id, true).await.status(),
+        204
+    );
+    let resp = set_timer(&s, &owner, &group, json!(1)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (mut co, _) = ws_resumed(&s, &owner, None).await;
+    let (mut cb, _) = ws_resumed(&s, &blocked, None).await;
+
+    // The blocked user changes the direct conversation's timer: it applies,
+    // but the blocker is not told by whom (no event to them).
+    let resp = set_timer(&s, &blocked, &conversation, json!(30)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        next_change(&mut cb).await.change,
+        ConversationChange::TimerChanged
+    );
+    let resp = call(
+        &s,
+        &owner,
+        Method::GET,
+        &format!("/v1/conversations/{conversation}"),
+        None,
+    )
+    .await;
+    assert_eq!(json(resp).await["disappearSecs"], 30);
+
+    // A group message of the blocked member expires: its sender hears of
+    // it, the blocker (who never had it) does not.
+    let m = send(&mut cb, message_in(&group)).await;
+    let (c, ids) = expired_of(next(&mut cb).await);
+    assert_eq!((c.to_string(), ids), (group.clone(), vec![m]));
+    quiet(&mut co, 500).await;
+}

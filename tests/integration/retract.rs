@@ -174,3 +174,25 @@ async fn outsiders_and_late_retractions_are_refused() {
     let resp = retract(&s, &a2, conversation, m).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_blocker_is_not_told_of_retractions_by_the_blocked() {
+    let s = server().await;
+    let owner = register(&s, "pia").await;
+    let blocked = register(&s, "quin").await;
+    let group = group_with(&s, &owner, "retractions", &[&blocked]).await;
+    assert_eq!(
+        set_block(&s, &owner, &blocked.user_id, true).await.status(),
+        204
+    );
+    let (mut co, _) = ws_resumed(&s, &owner, None).await;
+    let (mut cb, _) = ws_resumed(&s, &blocked, None).await;
+    let m = message_in(&group);
+    cb.send_message(m.clone()).await.unwrap();
+    assert!(matches!(next(&mut cb).await, ServerFrame::Sent { .. }));
+    let resp = retract(&s, &blocked, group.parse().unwrap(), m.message_id).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(deleted(next(&mut cb).await).1, m.message_id);
+    // The blocker never had the message, and hears nothing of its end.
+    quiet(&mut co, 500).await;
+}

@@ -110,7 +110,7 @@ pub fn announce(
     now: DateTime<Utc>,
     payload: &dyn Fn(Uuid, &[Uuid]) -> String,
 ) -> StoreResult<Vec<StreamEvent>> {
-    let mut visible: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
+    let mut visible: BTreeMap<Uuid, Vec<(Uuid, UserId)>> = BTreeMap::new();
     let mut withheld: BTreeMap<(Uuid, UserId), Vec<Uuid>> = BTreeMap::new();
     for e in expired {
         if e.withheld {
@@ -122,18 +122,34 @@ pub fn announce(
             visible
                 .entry(e.conversation_id)
                 .or_default()
-                .push(e.message_id);
+                .push((e.message_id, e.sender_id));
         }
     }
     let members = members_of(conn, visible.keys().copied().collect())?;
+    // A member who blocks a sender never had that sender's messages (the
+    // send path left them out): they are not told of their expiry either.
+    let all_members: Vec<UserId> = members.values().flatten().copied().collect();
+    let senders: Vec<UserId> = visible.values().flatten().map(|(_, s)| *s).collect();
+    let blocks = crate::social::blocks_between(conn, &all_members, &senders)?;
     let mut notes = Vec::with_capacity(visible.len() + withheld.len());
-    for (conversation, message_ids) in &visible {
-        let users = members.get(conversation).cloned().unwrap_or_default();
-        if !users.is_empty() {
+    for (conversation, messages) in &visible {
+        // Members grouped by the messages they may hear of.
+        let mut audiences: BTreeMap<Vec<Uuid>, Vec<UserId>> = BTreeMap::new();
+        for member in members.get(conversation).into_iter().flatten() {
+            let ids: Vec<Uuid> = messages
+                .iter()
+                .filter(|(_, sender)| !blocks.contains(&(*member, *sender)))
+                .map(|(id, _)| *id)
+                .collect();
+            if !ids.is_empty() {
+                audiences.entry(ids).or_default().push(*member);
+            }
+        }
+        for (message_ids, users) in audiences {
             notes.push(Note {
                 users,
                 kind: EventKind::Expired,
-                payload: payload(*conversation, message_ids),
+                payload: payload(*conversation, &message_ids),
             });
         }
     }

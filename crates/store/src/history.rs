@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::UserId;
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
-use crate::schema::{conversation_members, messages};
+use crate::schema::{blocks, conversation_members, messages};
 use crate::sql_types::{Id, Ts};
 use crate::streams::{MessageRecord, MessageRow};
 
@@ -65,6 +65,14 @@ pub fn page(
         .filter(messages::conversation_id.eq(Some(Id(conversation))))
         .filter(messages::created_at.ge(Ts::new(joined)))
         .filter(messages::withheld.eq(false).or(messages::sender_id.eq(me)))
+        // Withheld from the viewer: sent while they blocked its sender
+        // (group and room messages; direct ones are marked `withheld`).
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            blocks::table
+                .filter(blocks::blocker_id.eq(me))
+                .filter(blocks::blocked_id.eq(messages::sender_id))
+                .filter(blocks::created_at.le(messages::created_at)),
+        )))
         .filter(
             messages::expires_at
                 .is_null()
@@ -155,13 +163,20 @@ pub fn retract(
     let users: Vec<UserId> = if m.withheld {
         vec![user]
     } else {
-        conversation_members::table
+        let members: Vec<UserId> = conversation_members::table
             .filter(conversation_members::conversation_id.eq(Id(conversation)))
             .select(conversation_members::user_id)
             .load::<Id>(&mut conn.0)
             .db()?
             .into_iter()
             .map(UserId::from)
+            .collect();
+        // Members who block the sender never had the message: they are not
+        // told of its retraction either.
+        let blockers = crate::social::blocks_between(conn, &members, &[user])?;
+        members
+            .into_iter()
+            .filter(|u| !blockers.contains(&(*u, user)))
             .collect()
     };
     crate::streams::erase_message_events(conn, &[Id(m.id)])?;

@@ -248,3 +248,28 @@ pub fn blocked_pairs(
     .db()?;
     Ok(rows.into_iter().map(UserId::from).collect())
 }
+
+/// Every `(blocker, blocked)` block with a blocker among `blockers` and a
+/// blocked user among `blocked`, in one statement: who must not hear of
+/// whom when an event about some users goes to others.
+pub fn blocks_between(
+    conn: &mut DbConn,
+    blockers: &[UserId],
+    blocked: &[UserId],
+) -> StoreResult<HashSet<(UserId, UserId)>> {
+    if blockers.is_empty() || blocked.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let a: Vec<Id> = blockers.iter().map(|u| Id::from(*u)).collect();
+    let b: Vec<Id> = blocked.iter().map(|u| Id::from(*u)).collect();
+    let rows = blocks::table
+        .filter(blocks::blocker_id.eq_any(&a))
+        .filter(blocks::blocked_id.eq_any(&b))
+        .select((blocks::blocker_id, blocks::blocked_id))
+        .load::<(Id, Id)>(&mut conn.0)
+        .db()?;
+    Ok(rows
+        .into_iter()
+        .map(|(x, y)| (UserId::from(x), UserId::from(y)))
+        .collect())
+}

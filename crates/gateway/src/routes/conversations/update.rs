@@ -96,8 +96,16 @@ pub async fn update(
             && secs != access.conversation.disappear_secs
         {
             conversations::set_timer(conn, id, secs, now)?;
+            // Members who block the caller are not told who changed it (a
+            // timer change must not be a way to reach someone who blocked
+            // you); they see the new timer on the conversation.
+            let members = conversations::member_ids(conn, id)?;
+            let blockers = passerelle_store::social::blocks_between(conn, &members, &[me])?;
             notes.push_event(
-                conversations::member_ids(conn, id)?,
+                members
+                    .into_iter()
+                    .filter(|u| !blockers.contains(&(*u, me)))
+                    .collect(),
                 ConversationEvent {
                     conversation_id: id,
                     change: ConversationChange::TimerChanged,
