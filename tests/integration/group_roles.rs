@@ -200,3 +200,54 @@ async fn deleting_an_account_hands_its_groups_over() {
     // The group alice was alone in is gone, and its name free.
     new_group(&s, &bob, "solo", json!({})).await;
 }
+
+#[tokio::test]
+async fn the_last_member_leaving_deletes_the_group_with_its_messages() {
+    let s = server().await;
+    let alone = register(&s, "solo").await;
+    let other = register(&s, "somebody").await;
+    let g = new_group(&s, &alone, "solitude", json!({})).await;
+    let id = g["id"].as_str().unwrap().to_owned();
+    let (mut c, _) = ws_resumed(&s, &alone, None).await;
+    let m = message_in(&id);
+    c.send_message(m.clone()).await.unwrap();
+    assert!(matches!(
+        next(&mut c).await,
+        passerelle_client::ws::ServerFrame::Sent { .. }
+    ));
+    let resp = call(
+        &s,
+        &alone,
+        Method::DELETE,
+        &format!("/v1/conversations/{id}/members/{}", alone.user_id),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // The message row is gone: its id is free again (a new message, not a
+    // duplicate), and a replay from the start shows neither it nor a gap.
+    let again = passerelle_client::ws::SendMessage {
+        message_id: m.message_id,
+        ..message_to(&other.user_id)
+    };
+    let (mut c2, replayed) = ws_resumed(&s, &alone, Some(0)).await;
+    assert!(
+        !replayed.iter().any(|f| matches!(
+            f,
+            passerelle_client::ws::ServerFrame::Message { .. }
+                | passerelle_client::ws::ServerFrame::Truncated { .. }
+        )),
+        "{replayed:?}"
+    );
+    c2.send_message(again).await.unwrap();
+    loop {
+        match next(&mut c2).await {
+            passerelle_client::ws::ServerFrame::Sent { payload, .. } => {
+                assert!(!payload.duplicate);
+                break;
+            }
+            passerelle_client::ws::ServerFrame::Conversation { .. } => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -60,21 +60,23 @@ async fn missing_hash_is_false_and_runs_argon2() {
     assert_eq!(h.inner.argon2_runs.load(Ordering::SeqCst), before + 1);
 
     // Timing: the unknown-user path costs about as much as a wrong password.
-    let mut none_total = Duration::ZERO;
-    let mut wrong_total = Duration::ZERO;
-    for _ in 0..4 {
+    // The fastest of several runs of each, so that a busy machine (other
+    // tests, builds) slowing one run down cannot decide the comparison.
+    let mut none_best = Duration::MAX;
+    let mut wrong_best = Duration::MAX;
+    for _ in 0..6 {
         let t = Instant::now();
         h.verify(&pw("nobody's password"), None).await.unwrap();
-        none_total += t.elapsed();
+        none_best = none_best.min(t.elapsed());
         let t = Instant::now();
         h.verify(&pw("wrong password!"), Some(&stored))
             .await
             .unwrap();
-        wrong_total += t.elapsed();
+        wrong_best = wrong_best.min(t.elapsed());
     }
     assert!(
-        none_total * 2 >= wrong_total,
-        "verify(None) {none_total:?} vs verify(wrong) {wrong_total:?}"
+        none_best * 2 >= wrong_best,
+        "verify(None) {none_best:?} vs verify(wrong) {wrong_best:?}"
     );
 }
 

@@ -139,10 +139,23 @@ pub fn set_join_token(
     Ok(())
 }
 
-/// Deletes the conversation; its members and invitations go with it
-/// (cascade). Stored messages keep its id (`messages.conversation_id` has
-/// no foreign key) until their senders' accounts or retention remove them.
+/// Deletes the conversation with everything it holds: its messages (and
+/// their stream events, emptied in place), then the row, whose members and
+/// invitations go with it (cascade). Nobody is left to read them.
 pub fn delete(conn: &mut DbConn, id: Uuid) -> StoreResult<bool> {
+    let ids: Vec<Id> = crate::schema::messages::table
+        .filter(crate::schema::messages::conversation_id.eq(Some(Id(id))))
+        .select(crate::schema::messages::id)
+        .load(&mut conn.0)
+        .db()?;
+    crate::streams::erase_message_events(conn, &ids)?;
+    for chunk in ids.chunks(10_000) {
+        diesel::delete(
+            crate::schema::messages::table.filter(crate::schema::messages::id.eq_any(chunk)),
+        )
+        .execute(&mut conn.0)
+        .db()?;
+    }
     let n = diesel::delete(conversations::table.filter(conversations::id.eq(Id(id))))
         .execute(&mut conn.0)
         .db()?;
