@@ -461,3 +461,27 @@ pub fn message_in(conversation: &str) -> passerelle_client::ws::SendMessage {
         ..message_to(&uuid::Uuid::nil().to_string())
     }
 }
+
+/// The `messageId`s of a conversation's history as `d` reads it (first
+/// page of up to 100, newest first).
+pub async fn history_ids(
+    s: &TestServer,
+    d: &Device,
+    conversation: impl std::fmt::Display,
+) -> Vec<uuid::Uuid> {
+    let resp = call(
+        s,
+        d,
+        reqwest::Method::GET,
+        &format!("/v1/conversations/{conversation}/messages?limit=100"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    json(resp).await["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["messageId"].as_str().expect("id").parse().expect("uuid"))
+        .collect()
+}

@@ -38,24 +38,6 @@ async fn set_timer(
     .await
 }
 
-async fn history_ids(s: &TestServer, d: &Device, conversation: &str) -> Vec<Uuid> {
-    let resp = call(
-        s,
-        d,
-        Method::GET,
-        &format!("/v1/conversations/{conversation}/messages?limit=100"),
-        None,
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    json(resp).await["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["messageId"].as_str().expect("id").parse().expect("uuid"))
-        .collect()
-}
-
 /// The direct conversation of `a` and `b`, created explicitly.
 async fn direct(s: &TestServer, a: &Device, b: &Device) -> String {
     let resp = call(

@@ -262,29 +262,6 @@ async fn exactly_one_of_recipient_and_conversation() {
     ));
 }
 
-/// The ids of `d`'s history of `conversation`, newest first.
-async fn history_ids(
-    s: &passerelle_test_support::TestServer,
-    d: &Device,
-    conversation: Uuid,
-) -> Vec<Uuid> {
-    let resp = call(
-        s,
-        d,
-        reqwest::Method::GET,
-        &format!("/v1/conversations/{conversation}/messages"),
-        None,
-    )
-    .await;
-    assert_eq!(resp.status(), 200);
-    json(resp).await["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["messageId"].as_str().expect("id").parse().expect("uuid"))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_direct_conversation_addressed_by_id_is_a_direct_message() {
     let s = server().await;
