@@ -12,7 +12,12 @@
 //! - A conversation send goes to every member but the sender (the sender's
 //!   other devices get their sync copy anyway), minus the members who block
 //!   the sender. A sender who is not a member is told the conversation does
-//!   not exist, whether it does or not.
+//!   not exist, whether it does or not. A direct conversation addressed by
+//!   id is a direct message all the same: its `recipient_id` is the other
+//!   member (delivery receipts are for direct messages only) and a block
+//!   withholds it.
+//! - The conversation's disappearing-message timer gives the message its
+//!   `expires_at`.
 //! - `replyTo` must name a message of the same conversation that the sender
 //!   can see (stored, or earlier in the same batch).
 //! - A message request (`super::requests`) may withhold a send from its
@@ -33,6 +38,7 @@ use crate::conversations::{direct_key, insert_directs};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{blocks, conversation_members, conversations, messages};
 use crate::sql_types::{Id, Ts};
+use passerelle_domain::ConversationKind;
 
 use super::WriteOp;
 use super::requests::{Notice, Requests};
@@ -152,8 +158,8 @@ pub(crate) fn resolve(
             },
             (Some(c), _) => match members.get(&c) {
                 Some(list) if list.contains(&sender) => {
-                    let (kind, disappear_secs) = settings.get(&c).cloned().unwrap_or_default();
-                    let peer = (kind == "direct").then(|| {
+                    let (kind, disappear_secs) = settings.get(&c).copied().unwrap_or_default();
+                    let peer = (kind == Some(ConversationKind::Direct)).then(|| {
                         list.iter()
                             .copied()
                             .find(|u| *u != sender)
@@ -287,7 +293,7 @@ fn read_direct(conn: &mut DbConn, keys: &[String]) -> StoreResult<Directs> {
 fn settings_of(
     conn: &mut DbConn,
     ids: &HashSet<Uuid>,
-) -> StoreResult<HashMap<Uuid, (String, Option<i32>)>> {
+) -> StoreResult<HashMap<Uuid, (Option<ConversationKind>, Option<i32>)>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -301,7 +307,10 @@ fn settings_of(
         ))
         .load::<(Id, String, Option<i32>)>(c))
     .db()?;
-    Ok(rows.into_iter().map(|(id, k, t)| (id.0, (k, t))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, k, t)| (id.0, (ConversationKind::from_stored(&k), t)))
+        .collect())
 }
 
 /// The members of each conversation.
