@@ -16,7 +16,7 @@ use passerelle_api_types::ws::{
     DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom,
     MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent,
     ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL, SendMessage,
-    Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, close,
+    Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, Typing, TypingEvent, TypingState, close,
 };
 use passerelle_api_types::{GameInviteState, MemberRole};
 use serde_json::{Value, json};
@@ -144,6 +144,10 @@ fn every_client_frame() -> Vec<ClientFrame> {
         ClientFrame::LeaveRoom(LeaveRoom {
             conversation_id: uuid(9),
         }),
+        ClientFrame::Typing(Typing {
+            conversation_id: uuid(7),
+            state: TypingState::Started,
+        }),
     ]
 }
 
@@ -159,9 +163,10 @@ fn client_variant(f: &ClientFrame) -> (usize, Option<(String, Value)>) {
         ClientFrame::Ping => (4, None),
         ClientFrame::EnterRoom(p) => (5, Some(schema_of(p))),
         ClientFrame::LeaveRoom(p) => (6, Some(schema_of(p))),
+        ClientFrame::Typing(p) => (7, Some(schema_of(p))),
     }
 }
-const CLIENT_VARIANTS: usize = 7;
+const CLIENT_VARIANTS: usize = 8;
 
 fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
     let id = id.map(str::to_owned);
@@ -301,6 +306,16 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 at: at(),
             },
         },
+        ServerFrame::Typing {
+            payload: TypingEvent {
+                conversation_id: uuid(7),
+                user_id: uuid(6),
+                device_id: uuid(2),
+                state: TypingState::Started,
+                expires_in_ms: Some(6000),
+                at: at(),
+            },
+        },
         ServerFrame::Error {
             id,
             payload: FrameErrorBody {
@@ -330,9 +345,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::RoomLeft { payload, .. } => (13, schema_of(payload)),
         ServerFrame::Room { payload } => (14, schema_of(payload)),
         ServerFrame::Game { payload, .. } => (15, schema_of(payload)),
+        ServerFrame::Typing { payload } => (16, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 16;
+const SERVER_VARIANTS: usize = 17;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -698,6 +714,17 @@ fn enums_list_every_variant() {
         vec![0, 1]
     );
     assert_enum(&doc, "RoomChange", &room_changes);
+
+    let typing_states = [TypingState::Started, TypingState::Stopped];
+    let index = |s: &TypingState| match s {
+        TypingState::Started => 0,
+        TypingState::Stopped => 1,
+    };
+    assert_eq!(
+        typing_states.iter().map(index).collect::<Vec<_>>(),
+        vec![0, 1]
+    );
+    assert_enum(&doc, "TypingState", &typing_states);
 
     let reasons = [DeletionReason::Retracted];
     let index = |r: &DeletionReason| match r {

@@ -12,7 +12,7 @@
 use passerelle_client::Connection;
 use passerelle_client::ws::{
     ClientFrame, EnterRoom, FrameErrorCode, LeaveRoom, MessageType, Ready, Reauth, RoomChange,
-    SendMessage, ServerFrame,
+    SendMessage, ServerFrame, Typing, TypingState,
 };
 use passerelle_client::{Client, ClientError, ConnectOptions, TokenTransport};
 use passerelle_test_support::TestServer;
@@ -769,7 +769,18 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
             let absent = refused(&mut c, ClientFrame::Message(reply(Uuid::new_v4())), "r").await;
             assert_eq!(hidden.1, FrameErrorCode::NotFound, "{who}: {what}");
             assert_eq!(hidden, absent, "{who}: replyTo in the {what}");
-            cases += 3;
+            // Typing in it: the answer for none, and nobody hears it.
+            let typing = |c: &str| {
+                ClientFrame::Typing(Typing {
+                    conversation_id: c.parse().expect("uuid"),
+                    state: TypingState::Started,
+                })
+            };
+            let hidden = refused(&mut c, typing(conversation), "t").await;
+            let absent = refused(&mut c, typing(&Uuid::now_v7().to_string()), "t").await;
+            assert_eq!(hidden.1, FrameErrorCode::NotFound, "{who}: {what}");
+            assert_eq!(hidden, absent, "{who}: typing in the {what}");
+            cases += 4;
         }
 
         // The link of a room that has ended: the answer for no room.
@@ -907,7 +918,7 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
         cases += 1;
     }
     println!("authorization matrix: {cases} (actor, frame) cases over WebSocket");
-    assert_eq!(cases, 3 * (1 + 4 * 3 + 3 + 1) + 1 + 2);
+    assert_eq!(cases, 3 * (1 + 4 * 4 + 3 + 1) + 1 + 2);
 
     for conn in listening.iter_mut().chain(in_room.iter_mut()) {
         quiet(conn, 300).await;

@@ -41,3 +41,5 @@ mod retract;
 mod schema;
 mod send_routing;
 mod throttling;
+mod typing;
+mod typing_nodes;

@@ -100,9 +100,14 @@ async fn strict_frames_are_refused_and_the_session_stays_open() {
             "smuggled",
         ),
         (
-            r#"{"type":"typing","payload":{}}"#,
+            r#"{"type":"presence","payload":{}}"#,
             FrameErrorCode::UnknownType,
-            "typing",
+            "presence",
+        ),
+        (
+            r#"{"type":"typing","payload":{}}"#,
+            FrameErrorCode::InvalidPayload,
+            "conversationId",
         ),
         (
             r#"{"type":"ack","id":"x1","payload":{"seq":"1"}}"#,

@@ -5,9 +5,11 @@
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
 //! stream (`message`, `receipt`, `conversation`, `deleted`, `expired`,
-//! `game`) carry a per-device `seq`; live-only events (`room`) carry none.
+//! `game`) carry a per-device `seq`; live-only events (`room`, `typing`)
+//! carry none.
 //! Message frames carry metadata only: no field holds content, ciphertext
-//! or keys. The link-room frames' payloads are in `rooms`.
+//! or keys. The link-room frames' payloads are in `rooms`, the typing
+//! frames' in `typing`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,8 +17,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 mod rooms;
+mod typing;
 
 pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
+pub use typing::{Typing, TypingEvent, TypingState};
 
 pub use crate::games::GameInviteState;
 
@@ -48,11 +52,12 @@ pub enum ClientFrame {
     Ping,
     EnterRoom(EnterRoom),
     LeaveRoom(LeaveRoom),
+    Typing(Typing),
 }
 
 impl ClientFrame {
     /// The `type` names clients may use.
-    pub const TYPES: [&'static str; 7] = [
+    pub const TYPES: [&'static str; 8] = [
         "message",
         "resume",
         "ack",
@@ -60,6 +65,7 @@ impl ClientFrame {
         "ping",
         "enter_room",
         "leave_room",
+        "typing",
     ];
 
     /// The frame's `type`.
@@ -72,6 +78,7 @@ impl ClientFrame {
             Self::Ping => "ping",
             Self::EnterRoom(_) => "enter_room",
             Self::LeaveRoom(_) => "leave_room",
+            Self::Typing(_) => "typing",
         }
     }
 
@@ -97,6 +104,7 @@ impl ClientFrame {
             }
             "enter_room" => Self::EnterRoom(typed(payload)?),
             "leave_room" => Self::LeaveRoom(typed(payload)?),
+            "typing" => Self::Typing(typed(payload)?),
             other => return Err(FrameError::UnknownType(other.chars().take(64).collect())),
         })
     }
@@ -111,6 +119,7 @@ impl ClientFrame {
             Self::Ping => Ok(serde_json::json!({})),
             Self::EnterRoom(r) => serde_json::to_value(r),
             Self::LeaveRoom(r) => serde_json::to_value(r),
+            Self::Typing(t) => serde_json::to_value(t),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -303,6 +312,10 @@ pub enum ServerFrame {
     /// A live event, not in the stream (no `seq`, never replayed): someone
     /// joined or left a link room the user is in.
     Room { payload: RoomEvent },
+    /// A live event, not in the stream (no `seq`, never replayed): a member
+    /// of one of the user's conversations (or another session of the user)
+    /// started or stopped typing.
+    Typing { payload: TypingEvent },
     /// A frame was refused; the session stays open unless a close follows.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -12,7 +12,8 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use passerelle_api_types::ws::{
-    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame,
+    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame, Typing,
+    TypingState,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -111,6 +112,16 @@ impl Connection {
         self.tx.leave_room(conversation).await
     }
 
+    /// Tells the conversation's members that this user started or stopped
+    /// typing (`typing`); nothing answers it unless it is refused.
+    pub async fn typing(
+        &mut self,
+        conversation: uuid::Uuid,
+        state: TypingState,
+    ) -> Result<(), ClientError> {
+        self.tx.typing(conversation, state).await
+    }
+
     /// The next server frame, parsed.
     pub async fn next(&mut self) -> Result<ServerFrame, ClientError> {
         self.rx.next().await
@@ -204,6 +215,19 @@ impl Sender {
     pub async fn leave_room(&mut self, conversation: uuid::Uuid) -> Result<(), ClientError> {
         let frame = ClientFrame::LeaveRoom(LeaveRoom {
             conversation_id: conversation,
+        });
+        self.send(&frame, None).await
+    }
+
+    /// Sends `typing`.
+    pub async fn typing(
+        &mut self,
+        conversation: uuid::Uuid,
+        state: TypingState,
+    ) -> Result<(), ClientError> {
+        let frame = ClientFrame::Typing(Typing {
+            conversation_id: conversation,
+            state,
         });
         self.send(&frame, None).await
     }

@@ -34,7 +34,7 @@ pub fn parse_server_frame(text: &str) -> Result<ServerFrame, ClientError> {
 mod tests {
     use super::*;
     use passerelle_api_types::ws::{
-        Ack, EnterRoom, LeaveRoom, MessageType, Reauth, Resume, SendMessage,
+        Ack, EnterRoom, LeaveRoom, MessageType, Reauth, Resume, SendMessage, Typing, TypingState,
     };
     use serde_json::json;
 
@@ -92,6 +92,12 @@ mod tests {
                 conversation_id: "0f1e2d3c-4b5a-4697-8877-665544332211"
                     .parse()
                     .expect("uuid"),
+            }),
+            ClientFrame::Typing(Typing {
+                conversation_id: "0f1e2d3c-4b5a-4697-8877-665544332211"
+                    .parse()
+                    .expect("uuid"),
+                state: TypingState::Started,
             }),
         ];
         for frame in frames {

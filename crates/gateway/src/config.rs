@@ -27,7 +27,31 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub conversations: ConversationSettings,
     pub rooms: RoomSettings,
+    pub typing: TypingSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypingSettings {
+    /// How long a `started` shows (the relayed `expiresInMs`): clients
+    /// hide the indicator when no refresh came within it.
+    pub ttl_ms: u64,
+    /// Per session and conversation, at most one `started` is relayed per
+    /// this interval; extra ones are dropped silently.
+    pub min_interval_ms: u64,
+    /// Conversations with more members than this relay no typing.
+    pub max_members: u32,
+}
+
+impl Default for TypingSettings {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 6000,
+            min_interval_ms: 1000,
+            max_members: 200,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -292,6 +316,7 @@ impl Default for Settings {
             routing: RoutingSettings::default(),
             conversations: ConversationSettings::default(),
             rooms: RoomSettings::default(),
+            typing: TypingSettings::default(),
             log: LogSettings::default(),
         }
     }

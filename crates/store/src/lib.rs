@@ -10,7 +10,8 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`rooms`], [`games`], [`streams`], [`batch`] and [`expiry`].
+//! [`rooms`], [`games`], [`streams`], [`batch`], [`expiry`] and [`typing`]
+//! (a read only: typing is never stored).
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -36,6 +37,7 @@ pub mod refresh_tokens;
 pub mod rooms;
 pub mod social;
 pub mod streams;
+pub mod typing;
 pub mod users;
 
 pub use conn::DbConn;

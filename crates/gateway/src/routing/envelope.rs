@@ -16,9 +16,14 @@ pub enum Envelope {
     Events { events: Vec<Event> },
     /// A whole server frame outside the durable stream (no `seq`, never
     /// replayed; lost when a session is not connected) for every live
-    /// session of the user: room joins and leaves, later presence and
-    /// typing.
-    Ephemeral { frame: Box<RawValue> },
+    /// session of the user but `except`: room joins and leaves, typing.
+    Ephemeral {
+        frame: Box<RawValue>,
+        /// A session (connection id) that must not get it: the one whose
+        /// own frame caused it (typing is not echoed to the typer).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        except: Option<Uuid>,
+    },
     /// Close the sessions of these devices (all of the user's when `devices`
     /// is empty) with `code`.
     Close {
@@ -92,8 +97,15 @@ mod tests {
         let text = r#"{"type":"room","payload":{"a":1}}"#;
         let env = Envelope::Ephemeral {
             frame: RawValue::from_string(text.into()).expect("raw"),
+            except: None,
         };
         let back = Envelope::decode(&env.encode()).expect("decode");
-        assert!(matches!(back, Envelope::Ephemeral { frame } if frame.get() == text));
+        assert!(matches!(back, Envelope::Ephemeral { frame, except: None } if frame.get() == text));
+        let env = Envelope::Ephemeral {
+            frame: RawValue::from_string(text.into()).expect("raw"),
+            except: Some(Uuid::nil()),
+        };
+        let back = Envelope::decode(&env.encode()).expect("decode");
+        assert!(matches!(back, Envelope::Ephemeral { except: Some(c), .. } if c.is_nil()));
     }
 }

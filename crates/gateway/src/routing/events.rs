@@ -237,15 +237,16 @@ fn encode_by_user(by_user: HashMap<UserId, Vec<Event>>) -> Vec<(Uuid, Bytes)> {
 }
 
 /// The envelopes carrying `frame` (a whole server frame, outside the
-/// stream) to every session of each of `users`.
+/// stream) to every session of each of `users` but the session `except`.
 pub fn ephemeral_envelopes(
     users: &[UserId],
     frame: &passerelle_api_types::ws::ServerFrame,
+    except: Option<Uuid>,
 ) -> Vec<(Uuid, Bytes)> {
     let Ok(frame) = serde_json::value::to_raw_value(frame) else {
         return Vec::new();
     };
-    let bytes = Envelope::Ephemeral { frame }.encode();
+    let bytes = Envelope::Ephemeral { frame, except }.encode();
     let mut seen = std::collections::HashSet::new();
     users
         .iter()
@@ -261,7 +262,18 @@ pub async fn publish_ephemeral(
     users: &[UserId],
     frame: &passerelle_api_types::ws::ServerFrame,
 ) {
-    let items = ephemeral_envelopes(users, frame);
+    publish_ephemeral_except(fanout, users, frame, None).await;
+}
+
+/// As [`publish_ephemeral`], but not to the session `except` (the one that
+/// caused the frame).
+pub async fn publish_ephemeral_except(
+    fanout: &passerelle_bus::Fanout,
+    users: &[UserId],
+    frame: &passerelle_api_types::ws::ServerFrame,
+    except: Option<Uuid>,
+) {
+    let items = ephemeral_envelopes(users, frame, except);
     if items.is_empty() {
         return;
     }

@@ -290,13 +290,13 @@ impl Hub {
                     }
                 }
             }
-            Envelope::Ephemeral { frame } => {
+            Envelope::Ephemeral { frame, except } => {
                 let shard = lock(self.shard(&user));
                 let Some(list) = shard.get(&user) else {
                     return;
                 };
                 let text: Arc<str> = Arc::from(frame.get());
-                for entry in list {
+                for entry in list.iter().filter(|e| Some(e.connection) != except) {
                     entry.offer(Outbound::Ephemeral(text.clone()));
                 }
             }

@@ -4,7 +4,7 @@
 
 use passerelle_api_types::ws::{
     ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, MessageType,
-    SendMessage, ServerFrame,
+    SendMessage, ServerFrame, TypingState,
 };
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, UserId};
@@ -42,6 +42,11 @@ pub enum Action {
     LeaveRoom {
         id: Option<String>,
         conversation: uuid::Uuid,
+    },
+    Typing {
+        id: Option<String>,
+        conversation: uuid::Uuid,
+        state: TypingState,
     },
 }
 
@@ -139,6 +144,11 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
         ClientFrame::LeaveRoom(r) => Action::LeaveRoom {
             id,
             conversation: r.conversation_id,
+        },
+        ClientFrame::Typing(t) => Action::Typing {
+            id,
+            conversation: t.conversation_id,
+            state: t.state,
         },
     })
 }
@@ -252,6 +262,21 @@ mod tests {
                 r#"{"type":"leave_room","payload":{"conversationId":"0f1e2d3c-4b5a-4697-8877-665544332211"}}"#
             ),
             Ok(Action::LeaveRoom { .. })
+        ));
+        let r = read_text(r#"{"type":"typing","id":"t1","payload":{"conversationId":"0f1e2d3c-4b5a-4697-8877-665544332211","state":"dancing"}}"#)
+            .expect_err("refused");
+        assert_eq!(
+            (r.code, r.id.as_deref()),
+            (FrameErrorCode::InvalidPayload, Some("t1"))
+        );
+        assert!(matches!(
+            read_text(
+                r#"{"type":"typing","payload":{"conversationId":"0f1e2d3c-4b5a-4697-8877-665544332211","state":"started"}}"#
+            ),
+            Ok(Action::Typing {
+                state: TypingState::Started,
+                ..
+            })
         ));
     }
 }

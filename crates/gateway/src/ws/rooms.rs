@@ -28,7 +28,7 @@ use crate::rooms::presence;
 const SETTLE: Duration = Duration::from_secs(5);
 
 /// The error frame for a store failure.
-fn store_refusal(id: Option<String>, e: &StoreError) -> Refusal {
+pub(super) fn store_refusal(id: Option<String>, e: &StoreError) -> Refusal {
     match e {
         StoreError::Unavailable(_) | StoreError::Transient(_) => Refusal::new(
             id,
@@ -36,7 +36,7 @@ fn store_refusal(id: Option<String>, e: &StoreError) -> Refusal {
             "storage unavailable; send the same frame again later",
         ),
         other => {
-            tracing::error!(error = %other, "link room operation failed");
+            tracing::error!(error = %other, "session store operation failed");
             Refusal::new(id, FrameErrorCode::Internal, "internal error")
         }
     }

@@ -7,7 +7,7 @@
 //! client can pipeline. The device stream reaches the client only after a
 //! `resume`: first what the database holds after the client's position, then
 //! live events, with the [`Cursor`] making the seam exact. Live-only frames
-//! (`room`) are sent as they come. However the loop ends, the session then
+//! (`room`, `typing`) are sent as they come. However the loop ends, the session then
 //! leaves the link rooms it is in (`rooms`).
 
 use std::sync::Arc;
@@ -56,6 +56,8 @@ pub(super) struct Conn {
     /// The link rooms this session is in: conversation → link. Left when
     /// the session ends.
     pub(super) rooms: std::collections::HashMap<Uuid, Uuid>,
+    /// When this session last relayed `started`, per conversation.
+    pub(super) typing: super::typing::TypingThrottle,
 }
 
 /// When a session must end: the token's expiry plus the clock-skew leeway
@@ -107,6 +109,7 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
         in_flight: std::collections::HashSet::new(),
         acks: AckState::default(),
         rooms: std::collections::HashMap::new(),
+        typing: super::typing::TypingThrottle::default(),
     };
     let max = state.settings.ws.max_frame_bytes;
     let mut stream = stream
@@ -336,6 +339,11 @@ impl Conn {
             Action::LeaveRoom { id, conversation } => {
                 self.leave_room(id, conversation, pending).await?;
             }
+            Action::Typing {
+                id,
+                conversation,
+                state,
+            } => self.typing(id, conversation, state).await?,
         }
         Ok(())
     }
