@@ -289,11 +289,12 @@ fn read_direct(conn: &mut DbConn, keys: &[String]) -> StoreResult<Directs> {
         .collect())
 }
 
+/// A conversation's kind (`None`: one this build does not know) and its
+/// disappearing-message timer.
+type Settings = (Option<ConversationKind>, Option<i32>);
+
 /// The kind and the disappearing-message timer of each conversation.
-fn settings_of(
-    conn: &mut DbConn,
-    ids: &HashSet<Uuid>,
-) -> StoreResult<HashMap<Uuid, (Option<ConversationKind>, Option<i32>)>> {
+fn settings_of(conn: &mut DbConn, ids: &HashSet<Uuid>) -> StoreResult<HashMap<Uuid, Settings>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
