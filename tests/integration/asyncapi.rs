@@ -14,9 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
     DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom,
-    MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, Ready, Reauth, ReceiptEvent,
-    ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL, SendMessage,
-    Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, Typing, TypingEvent, TypingState, close,
+    MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, ReadEvent, Ready, Reauth,
+    ReceiptEvent, ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL,
+    SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, Typing, TypingEvent,
+    TypingState, close,
 };
 use passerelle_api_types::{GameInviteState, MemberRole};
 use serde_json::{Value, json};
@@ -251,6 +252,15 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 at: at(),
             },
         },
+        ServerFrame::Read {
+            seq: 10,
+            payload: ReadEvent {
+                conversation_id: uuid(7),
+                user_id: uuid(6),
+                up_to: uuid(5),
+                at: at(),
+            },
+        },
         ServerFrame::Sent {
             id: id.clone(),
             payload: Sent {
@@ -346,9 +356,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Room { payload } => (14, schema_of(payload)),
         ServerFrame::Game { payload, .. } => (15, schema_of(payload)),
         ServerFrame::Typing { payload } => (16, schema_of(payload)),
+        ServerFrame::Read { payload, .. } => (17, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 17;
+const SERVER_VARIANTS: usize = 18;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]

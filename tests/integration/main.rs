@@ -34,6 +34,7 @@ mod message_requests;
 mod multinode;
 mod operations;
 mod profiles;
+mod read_markers;
 mod realtime_handshake;
 mod realtime_lifecycle;
 mod realtime_routing;

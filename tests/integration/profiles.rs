@@ -80,6 +80,8 @@ async fn bad_settings_are_refused_and_change_nothing() {
         json!({"profileVisibility": "public"}),
         json!({"messagePolicy": null}),
         json!({"profileVisibility": null}),
+        json!({"readReceipts": null}),
+        json!({"readReceipts": "no"}),
         json!({"avatarBlobId": 5}),
         json!({"avatarUrl": "https://example.com/a.png"}),
         json!({"bio": "smuggled content"}),
@@ -317,6 +319,7 @@ async fn me_shows_the_documented_fields() {
             "hasPassword",
             "messagePolicy",
             "profileVisibility",
+            "readReceipts",
             "userId",
             "username"
         ]

@@ -21,6 +21,9 @@ pub struct Me {
     pub avatar_blob_id: Option<String>,
     pub message_policy: MessagePolicy,
     pub profile_visibility: ProfileVisibility,
+    /// Whether the other member of a direct conversation is told when this
+    /// user reads it (their own devices always are).
+    pub read_receipts: bool,
 }
 
 /// Change profile fields and privacy settings. A field left out stays as it
@@ -60,6 +63,14 @@ pub struct UpdateMeRequest {
     )]
     #[schema(nullable = false)]
     pub profile_visibility: Option<ProfileVisibility>,
+    /// Tell the peer of a direct conversation when the caller reads it.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub read_receipts: Option<bool>,
 }
 
 /// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a

@@ -39,3 +39,23 @@ pub struct MessagePage {
     /// `serverId` as `before` (or `after`).
     pub more: bool,
 }
+
+/// Mark a conversation read up to a message.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MarkReadRequest {
+    /// The server id (`serverId`) of the newest message read: one of the
+    /// conversation's messages that the caller can see.
+    pub server_id: Uuid,
+}
+
+/// Where the caller's read marker stands.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadMarker {
+    pub conversation_id: Uuid,
+    /// The server id of the newest message read.
+    pub up_to: Uuid,
+    /// When the marker last moved.
+    pub read_at: chrono::DateTime<chrono::Utc>,
+}

@@ -32,7 +32,7 @@ pub use devices::{Device, DeviceList, RenameDeviceRequest};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};
-pub use history::{HistoryQuery, MessagePage};
+pub use history::{HistoryQuery, MarkReadRequest, MessagePage, ReadMarker};
 pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};
 pub use rooms::LinkRoom;
 pub use social::{

@@ -267,6 +267,9 @@ pub enum ServerFrame {
     /// A durable stream event: a game invitation of this user (sent or
     /// received) was accepted, declined, cancelled or expired.
     Game { seq: u64, payload: GameEvent },
+    /// A durable stream event: a member moved their read marker (this user
+    /// on another device, or the peer of a direct conversation).
+    Read { seq: u64, payload: ReadEvent },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -333,7 +336,8 @@ impl ServerFrame {
             | Self::Conversation { seq, .. }
             | Self::Deleted { seq, .. }
             | Self::Expired { seq, .. }
-            | Self::Game { seq, .. } => Some(*seq),
+            | Self::Game { seq, .. }
+            | Self::Read { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -424,6 +428,18 @@ pub struct MessageDeleted {
     /// The sender's `messageId`.
     pub message_id: Uuid,
     pub reason: DeletionReason,
+    pub at: DateTime<Utc>,
+}
+
+/// A member marked a conversation read up to a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadEvent {
+    pub conversation_id: Uuid,
+    /// Who read.
+    pub user_id: Uuid,
+    /// The server id (`serverId`) of the newest message read.
+    pub up_to: Uuid,
     pub at: DateTime<Utc>,
 }
 

@@ -35,6 +35,7 @@ use crate::routes;
         routes::me::delete::delete,
         routes::history::list::list,
         routes::history::retract::retract,
+        routes::history::read::read,
         routes::contacts::list::list,
         routes::contacts::add::add,
         routes::contacts::remove::remove,

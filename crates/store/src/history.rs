@@ -14,6 +14,34 @@ use crate::schema::{blocks, conversation_members, messages};
 use crate::sql_types::{Id, Ts};
 use crate::streams::{MessageRecord, MessageRow};
 
+/// `query` (on `messages`) narrowed to the messages of `conversation` that
+/// the member `me` (an `Id`) who joined at `joined` may see at `now` (a
+/// `Ts`): sent since they joined, not withheld from them, not sent while
+/// they blocked its sender, not expired. History, read markers and unread
+/// counts all read through it, so they agree on what a member sees.
+macro_rules! visible_to {
+    ($query:expr, $conversation:expr, $me:expr, $joined:expr, $now:expr) => {
+        $query
+            .filter(messages::conversation_id.eq(Some(Id($conversation))))
+            .filter(messages::created_at.ge(Ts::new($joined)))
+            .filter(messages::withheld.eq(false).or(messages::sender_id.eq($me)))
+            // Withheld from the viewer: sent while they blocked its sender
+            // (group and room messages; direct ones are marked `withheld`).
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                blocks::table
+                    .filter(blocks::blocker_id.eq($me))
+                    .filter(blocks::blocked_id.eq(messages::sender_id))
+                    .filter(blocks::created_at.le(messages::created_at)),
+            )))
+            .filter(
+                messages::expires_at
+                    .is_null()
+                    .or(messages::expires_at.gt(Some($now))),
+            )
+    };
+}
+pub(crate) use visible_to;
+
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
@@ -61,23 +89,7 @@ pub fn page(
     let me = Id::from(user);
     // Expired messages are gone at once, before the sweeper deletes them.
     let now = Ts::new(crate::now());
-    let mut query = messages::table
-        .filter(messages::conversation_id.eq(Some(Id(conversation))))
-        .filter(messages::created_at.ge(Ts::new(joined)))
-        .filter(messages::withheld.eq(false).or(messages::sender_id.eq(me)))
-        // Withheld from the viewer: sent while they blocked its sender
-        // (group and room messages; direct ones are marked `withheld`).
-        .filter(diesel::dsl::not(diesel::dsl::exists(
-            blocks::table
-                .filter(blocks::blocker_id.eq(me))
-                .filter(blocks::blocked_id.eq(messages::sender_id))
-                .filter(blocks::created_at.le(messages::created_at)),
-        )))
-        .filter(
-            messages::expires_at
-                .is_null()
-                .or(messages::expires_at.gt(Some(now))),
-        )
+    let mut query = visible_to!(messages::table, conversation, me, joined, now)
         .select(messages::all_columns)
         .limit(i64::from(limit) + 1)
         .into_boxed();

@@ -11,7 +11,7 @@ use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{
     blocks, contacts, device_events, device_streams, devices, game_invites, gateway_nodes,
-    message_requests, messages, refresh_tokens, room_presence, users,
+    message_requests, messages, read_markers, refresh_tokens, room_presence, users,
 };
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
@@ -111,6 +111,11 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(game_invites::all_columns)
         .limit(0)
         .load::<crate::games::Record>(c)
+        .db()?;
+    read_markers::table
+        .select(read_markers::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Id, Ts)>(c)
         .db()?;
     Ok(())
 }

@@ -33,6 +33,7 @@ pub mod devices;
 pub mod expiry;
 pub mod games;
 pub mod history;
+pub mod read_markers;
 pub mod refresh_tokens;
 pub mod rooms;
 pub mod social;

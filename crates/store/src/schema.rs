@@ -19,6 +19,7 @@ diesel::table! {
         avatar_blob_id -> Nullable<Text>,
         message_policy -> Text,
         profile_visibility -> Text,
+        read_receipts -> Bool,
     }
 }
 
@@ -231,6 +232,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    read_markers (conversation_id, user_id) {
+        conversation_id -> DbUuid,
+        user_id -> DbUuid,
+        message_id -> DbUuid,
+        read_at -> DbTimestamp,
+    }
+}
+
+diesel::joinable!(read_markers -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
 diesel::joinable!(message_requests -> conversations (conversation_id));
@@ -256,5 +270,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     room_presence,
     gateway_nodes,
     message_requests,
-    game_invites
+    game_invites,
+    read_markers
 );

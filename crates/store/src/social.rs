@@ -154,6 +154,7 @@ pub struct ProfileChange {
     pub avatar_blob_id: Option<Option<String>>,
     pub message_policy: Option<MessagePolicy>,
     pub profile_visibility: Option<ProfileVisibility>,
+    pub read_receipts: Option<bool>,
 }
 
 #[derive(AsChangeset)]
@@ -163,6 +164,7 @@ struct Changes<'a> {
     avatar_blob_id: Option<Option<&'a str>>,
     message_policy: Option<&'static str>,
     profile_visibility: Option<&'static str>,
+    read_receipts: Option<bool>,
     // Always set, so the changeset is never empty.
     updated_at: Ts,
 }
@@ -179,6 +181,7 @@ pub fn update_profile(
         avatar_blob_id: change.avatar_blob_id.as_ref().map(Option::as_deref),
         message_policy: change.message_policy.map(MessagePolicy::as_str),
         profile_visibility: change.profile_visibility.map(ProfileVisibility::as_str),
+        read_receipts: change.read_receipts,
         updated_at: Ts::new(now),
     };
     diesel::update(users::table.filter(users::id.eq(Id::from(user))))

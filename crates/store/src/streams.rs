@@ -135,6 +135,8 @@ pub enum EventKind {
     Expired,
     /// A game invitation changed state; the payload says how.
     Game,
+    /// A member moved their read marker; the payload says where.
+    Read,
     /// What was here is gone (a retracted, expired or room message and
     /// its copies and receipts): the row stays, with nothing in it, so
     /// that the stream has no hole (a hole would read as retention), and is
@@ -151,6 +153,7 @@ impl EventKind {
             EventKind::Deleted => 4,
             EventKind::Expired => 6,
             EventKind::Game => 5,
+            EventKind::Read => 7,
             EventKind::Erased => 0,
         }
     }
@@ -163,6 +166,7 @@ impl EventKind {
             4 => Some(EventKind::Deleted),
             6 => Some(EventKind::Expired),
             5 => Some(EventKind::Game),
+            7 => Some(EventKind::Read),
             0 => Some(EventKind::Erased),
             _ => None,
         }

@@ -28,6 +28,8 @@ pub struct UserRow {
     pub avatar_blob_id: Option<String>,
     pub message_policy: MessagePolicy,
     pub profile_visibility: ProfileVisibility,
+    /// Whether the peer of a direct conversation hears when this user reads.
+    pub read_receipts: bool,
 }
 
 /// A new account, with no avatar and the default privacy settings. `now`
@@ -57,6 +59,7 @@ pub(crate) struct Record {
     avatar_blob_id: Option<String>,
     message_policy: String,
     profile_visibility: String,
+    read_receipts: bool,
 }
 
 impl From<Record> for UserRow {
@@ -73,6 +76,7 @@ impl From<Record> for UserRow {
             avatar_blob_id: r.avatar_blob_id,
             message_policy: MessagePolicy::from_stored(&r.message_policy),
             profile_visibility: ProfileVisibility::from_stored(&r.profile_visibility),
+            read_receipts: r.read_receipts,
         }
     }
 }

@@ -230,6 +230,7 @@ async fn profiles_update_and_look_up() {
             avatar_blob_id: Some(Some("avatar-1".into())),
             message_policy: Some(MessagePolicy::Contacts),
             profile_visibility: Some(ProfileVisibility::Nobody),
+            read_receipts: Some(false),
         };
         let row = f
             .store
@@ -238,6 +239,7 @@ async fn profiles_update_and_look_up() {
             .expect("update")
             .expect("exists");
         assert_eq!(row.display_name.as_deref(), Some("Owner"));
+        assert!(!row.read_receipts);
         assert_eq!(row.avatar_blob_id.as_deref(), Some("avatar-1"));
         assert_eq!(row.message_policy, MessagePolicy::Contacts);
         assert_eq!(row.profile_visibility, ProfileVisibility::Nobody);

@@ -154,5 +154,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/conversations/{conversation_id}/messages/{message_id}")
                 .route(web::delete().to(history::retract::retract)),
         )
+        .service(
+            resource("/v1/conversations/{conversation_id}/read")
+                .route(web::put().to(history::read::read)),
+        )
         .service(resource("/v1/ws").route(web::get().to(crate::ws::upgrade::upgrade)));
 }

@@ -147,6 +147,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
         (EventKind::Deleted, _) => ("deleted", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Expired, _) => ("expired", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Game, _) => ("game", RawValue::from_string(e.payload.clone()?).ok()?),
+        (EventKind::Read, _) => ("read", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) | (EventKind::Erased, _) => return None,
     };
     Some(Event {

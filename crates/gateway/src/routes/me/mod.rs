@@ -28,5 +28,6 @@ pub(crate) fn to_api(row: UserRow) -> Me {
             domain::ProfileVisibility::Contacts => ProfileVisibility::Contacts,
             domain::ProfileVisibility::Nobody => ProfileVisibility::Nobody,
         },
+        read_receipts: row.read_receipts,
     }
 }

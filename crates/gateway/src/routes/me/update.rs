@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Change any of `displayName`, `avatarBlobId` (`null` clears either),
-/// `messagePolicy` and `profileVisibility`; fields left out stay as they
+/// `messagePolicy`, `profileVisibility` and `readReceipts`; fields left out stay as they
 /// are. All values are checked before anything is written.
 #[utoipa::path(
     patch, path = "/v1/me", tag = "account",
@@ -56,6 +56,7 @@ pub async fn update(
             ProfileVisibility::Contacts => domain::ProfileVisibility::Contacts,
             ProfileVisibility::Nobody => domain::ProfileVisibility::Nobody,
         }),
+        read_receipts: body.read_receipts,
     };
     let now = passerelle_store::now();
     let row = state
