@@ -44,3 +44,4 @@ mod send_routing;
 mod throttling;
 mod typing;
 mod typing_nodes;
+mod unread_counts;

@@ -199,6 +199,15 @@ pub struct Conversation {
     /// A direct conversation that is a message request *to the caller*:
     /// `pending` or `declined`; `null` otherwise (always for the requester).
     pub request: Option<crate::requests::MessageRequestState>,
+    /// Members: messages from others that the caller can see, newer than
+    /// their read marker (all since they joined without one), at most 1000;
+    /// 0 for non-members.
+    pub unread_count: u32,
+    /// More than 1000 are unread (`unreadCount` is then 1000).
+    pub unread_capped: bool,
+    /// The `serverId` the caller marked the conversation read up to;
+    /// `null` if they never did.
+    pub read_up_to: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -208,3 +208,91 @@ fn tells_peer(
     }
     Ok(crate::conversations::find_request(conn, conversation)?.is_none())
 }
+
+/// The most unread messages counted in one conversation: past it the count
+/// stops (`capped`), so reading a count costs at most this many rows.
+pub const UNREAD_CAP: u32 = 1000;
+
+/// A member's unread state in one conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unread {
+    /// Messages from others that the member may see, after their marker
+    /// (all since they joined without one); at most [`UNREAD_CAP`].
+    pub count: u32,
+    /// More than [`UNREAD_CAP`] are unread.
+    pub capped: bool,
+    /// The marker's server id, if they ever marked it read.
+    pub up_to: Option<Uuid>,
+}
+
+/// A server id is made when the gateway accepts a `message` frame and its
+/// `created_at` when its batch commits, a little later: a scan that starts
+/// at a join starts this much earlier, so that a message accepted before
+/// the join but stored after it is still counted (`created_at` decides).
+pub const JOIN_SLACK_SECS: i64 = 300;
+
+/// The smallest UUID v7 of `at`'s millisecond: server ids (UUID v7) of
+/// messages stored at or after `at` sort at or after it.
+fn v7_floor(at: DateTime<Utc>) -> Uuid {
+    let ms = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    bytes[6] = 0x70;
+    bytes[8] = 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// `user`'s unread state in `conversation`, which they joined at `joined`,
+/// with their `marker` (as [`markers_of`] read it). One index range scan
+/// of `messages (conversation_id, id)` starting after the marker (or, with
+/// none, at the join less [`JOIN_SLACK_SECS`]), stopping after
+/// [`UNREAD_CAP`] + 1 matches: the cost is bounded by the messages after
+/// the marker, never the conversation's whole history.
+pub fn unread(
+    conn: &mut DbConn,
+    conversation: Uuid,
+    user: UserId,
+    joined: DateTime<Utc>,
+    marker: Option<Uuid>,
+) -> StoreResult<Unread> {
+    let me = Id::from(user);
+    let now = Ts::new(crate::now());
+    let floor = v7_floor(joined - chrono::Duration::seconds(JOIN_SLACK_SECS));
+    let start = marker.filter(|m| *m >= floor);
+    let mut query = visible_to!(messages::table, conversation, me, joined, now)
+        .filter(messages::sender_id.ne(me))
+        .select(messages::id)
+        .order(messages::id.asc())
+        .limit(i64::from(UNREAD_CAP) + 1)
+        .into_boxed();
+    query = match start {
+        Some(m) => query.filter(messages::id.gt(Id(m))),
+        None => query.filter(messages::id.ge(Id(floor))),
+    };
+    let found = query.load::<Id>(&mut conn.0).db()?.len();
+    let count = u32::try_from(found).unwrap_or(u32::MAX);
+    Ok(Unread {
+        count: count.min(UNREAD_CAP),
+        capped: count > UNREAD_CAP,
+        up_to: marker,
+    })
+}
+
+/// `user`'s markers in `conversations`, in one statement.
+pub fn markers_of(
+    conn: &mut DbConn,
+    conversations: &[Uuid],
+    user: UserId,
+) -> StoreResult<std::collections::HashMap<Uuid, Uuid>> {
+    if conversations.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let ids: Vec<Id> = conversations.iter().map(|c| Id(*c)).collect();
+    let rows = on_backend!(conn, |c| read_markers::table
+        .filter(read_markers::user_id.eq(Id::from(user)))
+        .filter(read_markers::conversation_id.eq_any(&ids))
+        .select((read_markers::conversation_id, read_markers::message_id))
+        .load::<(Id, Id)>(c))
+    .db()?;
+    Ok(rows.into_iter().map(|(c, m)| (c.0, m.0)).collect())
+}

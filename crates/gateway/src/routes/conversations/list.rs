@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, web};
 use passerelle_api_types::{ConversationList, ErrorBody, PageQuery};
-use passerelle_store::conversations;
+use std::collections::HashMap;
+
+use passerelle_store::{conversations, read_markers};
 
 use crate::authn::Caller;
 use crate::error::ApiError;
@@ -12,7 +14,8 @@ use crate::state::AppState;
 /// The conversations the caller is a member of (direct and groups), in the
 /// order they joined them, `limit` at a time; pass `nextCursor` back as
 /// `cursor` for the next page. Direct conversations that are message
-/// requests to the caller are listed too, with their `request` state.
+/// requests to the caller are listed too, with their `request` state. Each
+/// carries the caller's `unreadCount` (capped at 1000) and `readUpTo`.
 #[utoipa::path(
     get, path = "/v1/conversations", operation_id = "list_conversations", tag = "conversations",
     security(("bearer" = [])),
@@ -30,13 +33,23 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::from_query(&query)?;
     let me = caller.user_id;
-    let (result, requests) = state
+    let (result, requests, unread) = state
         .store
         .run(move |conn| {
             let result = conversations::list_for_user(conn, me, page.position(), page.limit)?;
             let ids: Vec<_> = result.items.iter().map(|s| s.conversation.id).collect();
             let requests = conversations::request_states(conn, me, &ids)?;
-            Ok((result, requests))
+            // One marker read for the page, then one bounded range scan
+            // per conversation (see `read_markers::unread`).
+            let markers = read_markers::markers_of(conn, &ids, me)?;
+            let mut unread = HashMap::new();
+            for s in &result.items {
+                let id = s.conversation.id;
+                let marker = markers.get(&id).copied();
+                let u = read_markers::unread(conn, id, me, s.membership.joined_at, marker)?;
+                unread.insert(id, u);
+            }
+            Ok((result, requests, unread))
         })
         .await?;
     Ok(HttpResponse::Ok().json(ConversationList {
@@ -49,6 +62,9 @@ pub async fn list(
                 c.request = requests
                     .get(&s.conversation.id)
                     .map(|r| super::request_state(*r));
+                if let Some(u) = unread.get(&s.conversation.id) {
+                    super::set_unread(&mut c, *u);
+                }
                 c
             })
             .collect(),

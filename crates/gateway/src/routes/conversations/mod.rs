@@ -31,6 +31,7 @@ use passerelle_api_types::{self as api, Conversation};
 use passerelle_domain::{AddPolicy, ConversationKind, Role, UserId, Visibility};
 use passerelle_store::batch::{self, Note};
 use passerelle_store::conversations::{self, ConversationRow, Membership, RequestState};
+use passerelle_store::read_markers;
 use passerelle_store::streams::{EventKind, StreamEvent};
 use passerelle_store::{DbConn, StoreError, StoreResult};
 use uuid::Uuid;
@@ -251,7 +252,19 @@ pub(crate) fn view(
             .get(&conversation.id)
             .map(|s| request_state(*s));
     }
+    if let Some(m) = membership {
+        let marker = read_markers::marker(conn, conversation.id, me)?.map(|m| m.up_to);
+        let unread = read_markers::unread(conn, conversation.id, me, m.joined_at, marker)?;
+        set_unread(&mut view, unread);
+    }
     Ok(view)
+}
+
+/// Fills in the caller's unread state.
+pub(crate) fn set_unread(view: &mut Conversation, unread: read_markers::Unread) {
+    view.unread_count = unread.count;
+    view.unread_capped = unread.capped;
+    view.read_up_to = unread.up_to;
 }
 
 /// The API form of a message request's state.
@@ -295,6 +308,9 @@ pub(crate) fn to_api(
         join_token: if manager { c.join_token } else { None },
         disappear_secs: c.disappear_secs,
         request: None,
+        unread_count: 0,
+        unread_capped: false,
+        read_up_to: None,
         created_at: c.created_at,
     }
 }
