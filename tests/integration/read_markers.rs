@@ -36,12 +36,14 @@ async fn send(conn: &mut Connection, m: passerelle_client::ws::SendMessage) -> U
     }
 }
 
-/// The next `read` event, skipping message traffic.
+/// The next `read` event, skipping message and conversation traffic.
 async fn next_read(conn: &mut Connection) -> ReadEvent {
     loop {
         match next(conn).await {
             ServerFrame::Read { payload, .. } => return payload,
-            ServerFrame::Message { .. } | ServerFrame::Receipt { .. } => {}
+            ServerFrame::Message { .. }
+            | ServerFrame::Receipt { .. }
+            | ServerFrame::Conversation { .. } => {}
             other => panic!("expected read, got {other:?}"),
         }
     }
@@ -56,7 +58,11 @@ async fn no_read(conn: &mut Connection) {
             .await
         {
             Ok(None) => return,
-            Ok(Some(ServerFrame::Message { .. } | ServerFrame::Receipt { .. })) => {}
+            Ok(Some(
+                ServerFrame::Message { .. }
+                | ServerFrame::Receipt { .. }
+                | ServerFrame::Conversation { .. },
+            )) => {}
             other => panic!("expected no read event, got {other:?}"),
         }
     }
@@ -324,4 +330,25 @@ async fn in_a_group_only_the_readers_devices_are_told() {
         assert_event(&next_read(c).await, conversation, &m1, sent);
     }
     no_read(&mut co).await;
+}
+
+#[tokio::test]
+async fn the_requester_of_a_message_request_is_not_told() {
+    let s = server().await;
+    let a = register(&s, "rae").await;
+    let b1 = register(&s, "sol").await;
+    let b2 = login_ok(&s, "sol").await;
+    let resp = patch_me(&s, &b1, json!({"messagePolicy": "contacts"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (mut ca, _) = ws_resumed(&s, &a, None).await;
+    let (mut cb1, _) = ws_resumed(&s, &b1, None).await;
+    let (mut cb2, _) = ws_resumed(&s, &b2, None).await;
+    let sent = send(&mut ca, message_to(&b1.user_id)).await;
+    let conversation = conversation_of_next(&mut cb1).await;
+    assert_eq!(
+        mark(&s, &b1, conversation, sent).await.status(),
+        StatusCode::OK
+    );
+    assert_event(&next_read(&mut cb2).await, conversation, &b1, sent);
+    no_read(&mut ca).await;
 }

@@ -187,3 +187,36 @@ async fn expired_messages_stop_counting() {
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     assert_eq!(unread(&s, &b, &conversation).await.0, 1);
 }
+
+#[tokio::test]
+async fn past_a_thousand_the_count_is_capped() {
+    let s = builder()
+        .env("PASSERELLE__WS__FRAMES_PER_SEC", "100000")
+        .env("PASSERELLE__WS__FRAME_BURST", "100000")
+        .spawn()
+        .await;
+    let a = register(&s, "cap_a").await;
+    let b = register(&s, "cap_b").await;
+    let (mut ca, _) = ws_resumed(&s, &a, None).await;
+    let mut last = Uuid::nil();
+    for _wave in 0..21 {
+        for _ in 0..50 {
+            ca.send_message(message_to(&b.user_id)).await.unwrap();
+        }
+        let mut sent = 0;
+        while sent < 50 {
+            if let ServerFrame::Sent { payload, .. } = next(&mut ca).await {
+                last = last.max(payload.server_id);
+                sent += 1;
+            }
+        }
+    }
+    let resp = call(&s, &b, Method::GET, "/v1/conversations", None).await;
+    let list = json(resp).await;
+    let c = &list["conversations"][0];
+    assert_eq!(c["unreadCount"], 1000, "{c}");
+    assert_eq!(c["unreadCapped"], true, "{c}");
+    let id = c["id"].as_str().unwrap().to_owned();
+    mark(&s, &b, &id, last).await;
+    assert_eq!(unread(&s, &b, &id).await.0, 0);
+}
