@@ -262,6 +262,10 @@ async fn sigterm_tells_every_session_to_reconnect_and_exits() {
 async fn a_slow_consumer_is_closed_and_loses_nothing() {
     let s = builder()
         .env("PASSERELLE__WS__OUTBOUND_QUEUE", "8")
+        // Bob reads nothing (so answers no ping) while the flood is sent: on
+        // a busy machine that can outlast three default heartbeats, and a
+        // heartbeat close (4000) is not what this test is about.
+        .env("PASSERELLE__WS__HEARTBEAT_SECS", "300")
         .env("PASSERELLE__WS__SOCKET_SEND_BUFFER", "16384")
         .env("PASSERELLE__WS__FRAMES_PER_SEC", "100000")
         .env("PASSERELLE__WS__FRAME_BURST", "100000")
