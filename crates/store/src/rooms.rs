@@ -26,7 +26,7 @@ use crate::UserId;
 use crate::conn::{DbConn, on_backend};
 use crate::conversations::{self, ConversationRow};
 use crate::error::{DbResultExt, StoreError, StoreResult};
-use crate::schema::{conversations as conversations_table, messages, room_presence};
+use crate::schema::{conversations as conversations_table, room_presence};
 use crate::sql_types::{Id, Ts};
 
 mod nodes;
@@ -90,25 +90,13 @@ pub fn participants(conn: &mut DbConn, id: Uuid) -> StoreResult<Vec<UserId>> {
     Ok(out)
 }
 
-/// Deletes room `id` and everything it holds, in the caller's transaction:
-/// the stream events of its messages (`device_events` has no foreign keys),
-/// its messages, and the conversation row, whose members and presence rows
-/// go with it (cascade). The link is dead from the commit on.
+/// Deletes room `id` and everything it holds, in the caller's transaction,
+/// as any conversation is deleted ([`crate::conversations::delete`]): its
+/// messages with their stream events emptied, and the conversation row,
+/// whose members and presence rows go with it (cascade). The link is dead
+/// from the commit on.
 pub fn delete_room(conn: &mut DbConn, id: Uuid) -> StoreResult<()> {
-    let room = Some(Id(id));
-    let ids: Vec<Id> = messages::table
-        .filter(messages::conversation_id.eq(room))
-        .select(messages::id)
-        .load(&mut conn.0)
-        .db()?;
-    crate::streams::erase_message_events(conn, &ids)?;
-    diesel::delete(messages::table.filter(messages::conversation_id.eq(room)))
-        .execute(&mut conn.0)
-        .db()?;
-    diesel::delete(conversations_table::table.filter(conversations_table::id.eq(Id(id))))
-        .execute(&mut conn.0)
-        .db()?;
-    Ok(())
+    crate::conversations::delete(conn, id).map(|_| ())
 }
 
 /// Link rooms created before `before` that nobody is in (never entered

@@ -143,19 +143,18 @@ pub fn set_join_token(
 /// their stream events, emptied in place), then the row, whose members and
 /// invitations go with it (cascade). Nobody is left to read them.
 pub fn delete(conn: &mut DbConn, id: Uuid) -> StoreResult<bool> {
-    let ids: Vec<Id> = crate::schema::messages::table
-        .filter(crate::schema::messages::conversation_id.eq(Some(Id(id))))
-        .select(crate::schema::messages::id)
+    use crate::schema::messages;
+
+    let of_it = messages::conversation_id.eq(Some(Id(id)));
+    let ids: Vec<Id> = messages::table
+        .filter(of_it)
+        .select(messages::id)
         .load(&mut conn.0)
         .db()?;
     crate::streams::erase_message_events(conn, &ids)?;
-    for chunk in ids.chunks(10_000) {
-        diesel::delete(
-            crate::schema::messages::table.filter(crate::schema::messages::id.eq_any(chunk)),
-        )
+    diesel::delete(messages::table.filter(of_it))
         .execute(&mut conn.0)
         .db()?;
-    }
     let n = diesel::delete(conversations::table.filter(conversations::id.eq(Id(id))))
         .execute(&mut conn.0)
         .db()?;
