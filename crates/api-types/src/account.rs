@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::presence::PresenceVisibility;
 use crate::social::{MessagePolicy, ProfileVisibility};
 
 /// The caller's account.
@@ -24,6 +25,12 @@ pub struct Me {
     /// Whether the other member of a direct conversation is told when this
     /// user reads it (their own devices always are).
     pub read_receipts: bool,
+    /// Who sees whether the user is online, away or offline.
+    pub presence_visibility: PresenceVisibility,
+    /// Who, among those, also sees when the user was last online.
+    pub last_seen_visibility: PresenceVisibility,
+    /// Shown as offline to everyone while connected.
+    pub invisible: bool,
 }
 
 /// Change profile fields and privacy settings. A field left out stays as it
@@ -71,6 +78,30 @@ pub struct UpdateMeRequest {
     )]
     #[schema(nullable = false)]
     pub read_receipts: Option<bool>,
+    /// Who sees whether the caller is online, away or offline.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub presence_visibility: Option<PresenceVisibility>,
+    /// Who, among those, also sees when the caller was last online.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub last_seen_visibility: Option<PresenceVisibility>,
+    /// Appear offline to everyone while connected.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub invisible: Option<bool>,
 }
 
 /// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a

@@ -5,24 +5,27 @@
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
 //! stream (`message`, `receipt`, `conversation`, `deleted`, `expired`,
-//! `game`) carry a per-device `seq`; live-only events (`room`, `typing`)
-//! carry none.
+//! `game`, `read`) carry a per-device `seq`; live-only events (`room`,
+//! `typing`, `presence`) carry none.
 //! Message frames carry metadata only: no field holds content, ciphertext
 //! or keys. The link-room frames' payloads are in `rooms`, the typing
-//! frames' in `typing`.
+//! frames' in `typing`, the client's presence frame in `presence`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod presence;
 mod rooms;
 mod typing;
 
+pub use presence::{SessionPresence, SetPresence};
 pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
 pub use typing::{Typing, TypingEvent, TypingState};
 
 pub use crate::games::GameInviteState;
+pub use crate::presence::UserPresence;
 
 /// The one subprotocol the server speaks and echoes.
 pub const SUBPROTOCOL: &str = "passerelle.v1";
@@ -53,11 +56,12 @@ pub enum ClientFrame {
     EnterRoom(EnterRoom),
     LeaveRoom(LeaveRoom),
     Typing(Typing),
+    Presence(SetPresence),
 }
 
 impl ClientFrame {
     /// The `type` names clients may use.
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 9] = [
         "message",
         "resume",
         "ack",
@@ -66,6 +70,7 @@ impl ClientFrame {
         "enter_room",
         "leave_room",
         "typing",
+        "presence",
     ];
 
     /// The frame's `type`.
@@ -79,6 +84,7 @@ impl ClientFrame {
             Self::EnterRoom(_) => "enter_room",
             Self::LeaveRoom(_) => "leave_room",
             Self::Typing(_) => "typing",
+            Self::Presence(_) => "presence",
         }
     }
 
@@ -105,6 +111,7 @@ impl ClientFrame {
             "enter_room" => Self::EnterRoom(typed(payload)?),
             "leave_room" => Self::LeaveRoom(typed(payload)?),
             "typing" => Self::Typing(typed(payload)?),
+            "presence" => Self::Presence(typed(payload)?),
             other => return Err(FrameError::UnknownType(other.chars().take(64).collect())),
         })
     }
@@ -120,6 +127,7 @@ impl ClientFrame {
             Self::EnterRoom(r) => serde_json::to_value(r),
             Self::LeaveRoom(r) => serde_json::to_value(r),
             Self::Typing(t) => serde_json::to_value(t),
+            Self::Presence(p) => serde_json::to_value(p),
         };
         v.unwrap_or(serde_json::Value::Null)
     }
@@ -319,6 +327,10 @@ pub enum ServerFrame {
     /// of one of the user's conversations (or another session of the user)
     /// started or stopped typing.
     Typing { payload: TypingEvent },
+    /// A live event, not in the stream (no `seq`, never replayed): the
+    /// presence of a user the caller watches (has as a contact) changed, or
+    /// what the caller may see of it did.
+    Presence { payload: UserPresence },
     /// A frame was refused; the session stays open unless a close follows.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

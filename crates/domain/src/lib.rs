@@ -1,7 +1,7 @@
 //! Passerelle's domain vocabulary: identifiers, validated values, the
-//! privacy rules (who may see a profile) and the conversation rules (which
-//! member may change what) that every other crate shares. No
-//! IO lives here, so these types can be used by the store, the auth layer,
+//! privacy rules (who may see a profile, who may see presence) and the
+//! conversation rules (which member may change what) that every other
+//! crate shares. No IO lives here, so these types can be used by the store, the auth layer,
 //! the gateway and the clients alike.
 //!
 //! A value of one of these types has already been checked: code that receives
@@ -12,6 +12,7 @@
 mod conversation;
 mod error;
 mod ids;
+mod presence;
 mod social;
 mod text;
 
@@ -21,6 +22,9 @@ pub use conversation::{
 };
 pub use error::DomainError;
 pub use ids::{DeviceId, UserId};
+pub use presence::{
+    PresenceSettings, PresenceStatus, PresenceView, PresenceVisibility, presence_view,
+};
 pub use social::{
     AvatarBlobId, MessagePolicy, ProfileVisibility, Relation, Viewer, profile_visible,
 };

@@ -28,6 +28,7 @@ pub struct Settings {
     pub conversations: ConversationSettings,
     pub rooms: RoomSettings,
     pub typing: TypingSettings,
+    pub presence: PresenceSettings,
     pub log: LogSettings,
 }
 
@@ -50,6 +51,30 @@ impl Default for TypingSettings {
             ttl_ms: 6000,
             min_interval_ms: 1000,
             max_members: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceSettings {
+    /// A user whose last session closed is announced offline only after
+    /// this long without a new one: a connection that drops and comes back
+    /// within it announces nothing (flapping mobile links do not storm).
+    pub offline_grace_ms: u64,
+    /// How often each node settles users whose grace is over.
+    pub sweep_interval_ms: u64,
+    /// Per session, at most one `presence` frame (away / online) per this
+    /// interval; a faster one is refused with `rate_limited`.
+    pub min_interval_ms: u64,
+}
+
+impl Default for PresenceSettings {
+    fn default() -> Self {
+        Self {
+            offline_grace_ms: 5000,
+            sweep_interval_ms: 1000,
+            min_interval_ms: 1000,
         }
     }
 }
@@ -317,6 +342,7 @@ impl Default for Settings {
             conversations: ConversationSettings::default(),
             rooms: RoomSettings::default(),
             typing: TypingSettings::default(),
+            presence: PresenceSettings::default(),
             log: LogSettings::default(),
         }
     }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod error;
 pub mod middleware;
 pub mod openapi;
+pub mod presence;
 pub mod provision;
 pub mod rooms;
 pub mod routes;

@@ -24,6 +24,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::config::{Settings, TokenAlgorithm};
 use crate::error::{json_config, not_found, path_config, query_config};
 use crate::openapi::ApiDoc;
+use crate::presence::PresenceService;
 use crate::rooms::liveness;
 use crate::routing::events;
 use crate::routing::hub::Hub;
@@ -47,6 +48,7 @@ pub struct Application {
     store: Store,
     fanout: Fanout,
     node: uuid::Uuid,
+    presence: PresenceService,
 }
 
 impl Application {
@@ -56,6 +58,7 @@ impl Application {
         let state = build_state(settings.clone()).await?;
         let hub = state.hub.clone();
         let (store, fanout, node) = (state.store.clone(), state.fanout.clone(), state.node);
+        let presence = state.presence.clone();
         let listener = TcpListener::bind(settings.server.bind)?;
         let addr = listener.local_addr()?;
         let workers = match settings.server.workers {
@@ -103,6 +106,7 @@ impl Application {
             store,
             fanout,
             node,
+            presence,
         })
     }
 
@@ -137,7 +141,11 @@ impl Application {
                 .ok();
         });
         let served = self.server.await;
-        let retiring = liveness::retire(&self.store, &self.fanout, self.node);
+        let presence = self.presence.clone();
+        let retiring = async move {
+            presence.retire().await;
+            liveness::retire(&self.store, &self.fanout, self.node).await;
+        };
         if tokio::time::timeout(RETIRE_TIMEOUT, retiring)
             .await
             .is_err()
@@ -253,6 +261,8 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         )
         .into());
     }
+    let presence = PresenceService::new(store.clone(), fanout.clone(), node, &settings.presence);
+    presence.listen().await;
     let liveness = liveness::Liveness {
         store: store.clone(),
         fanout: fanout.clone(),
@@ -261,9 +271,11 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         node,
         every: Duration::from_secs(rooms.heartbeat_secs.max(1)),
         enter_grace: Duration::from_secs(rooms.enter_grace_secs),
+        presence: presence.clone(),
     };
     liveness.first_beat().await?;
     liveness.start();
+    presence.clone().start_sweep();
     let routing = &settings.routing;
     // One writer per node by default on both backends: on SQLite there is
     // one writer at a time anyway; on Postgres concurrent batches lock
@@ -306,6 +318,7 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         sessions,
         node,
         rooms: local_rooms,
+        presence,
         jwks: Arc::new(keys.jwks()),
         settings,
     })

@@ -12,6 +12,7 @@ use passerelle_bus::{Fanout, RateLimiter, RedisLink, SessionRegistry};
 use passerelle_store::Store;
 
 use crate::config::Settings;
+use crate::presence::PresenceService;
 use crate::rooms::LocalRooms;
 use crate::routing::hub::Hub;
 use crate::routing::writer::Router;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub node: uuid::Uuid,
     /// This node's sessions that are in link rooms.
     pub rooms: LocalRooms,
+    /// User presence: sessions opening, closing and going away, and the
+    /// announcements to online watchers.
+    pub presence: PresenceService,
     /// The JWKS document, rendered once (keys only change on restart).
     pub jwks: Arc<serde_json::Value>,
     pub settings: Arc<Settings>,

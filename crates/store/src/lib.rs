@@ -10,8 +10,8 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`rooms`], [`games`], [`streams`], [`batch`], [`expiry`] and [`typing`]
-//! (a read only: typing is never stored).
+//! [`rooms`], [`games`], [`streams`], [`batch`], [`expiry`], [`presence`]
+//! and [`typing`] (a read only: typing is never stored).
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -33,6 +33,7 @@ pub mod devices;
 pub mod expiry;
 pub mod games;
 pub mod history;
+pub mod presence;
 pub mod read_markers;
 pub mod refresh_tokens;
 pub mod rooms;

@@ -20,6 +20,9 @@ diesel::table! {
         message_policy -> Text,
         profile_visibility -> Text,
         read_receipts -> Bool,
+        presence_visibility -> Text,
+        last_seen_visibility -> Text,
+        invisible -> Bool,
     }
 }
 
@@ -244,6 +247,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    presence_sessions (connection_id) {
+        connection_id -> DbUuid,
+        user_id -> DbUuid,
+        node_id -> DbUuid,
+        away -> Bool,
+        opened_at -> DbTimestamp,
+        closed_at -> Nullable<DbTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    user_presence (user_id) {
+        user_id -> DbUuid,
+        status -> Text,
+        last_seen_at -> Nullable<DbTimestamp>,
+        updated_at -> DbTimestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(read_markers -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
@@ -271,5 +301,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     gateway_nodes,
     message_requests,
     game_invites,
-    read_markers
+    read_markers,
+    presence_sessions,
+    user_presence
 );

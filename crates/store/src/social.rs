@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
-use passerelle_domain::{MessagePolicy, ProfileVisibility, Relation};
+use passerelle_domain::{MessagePolicy, PresenceVisibility, ProfileVisibility, Relation};
 
 use crate::UserId;
 use crate::conn::{DbConn, on_backend};
@@ -155,6 +155,19 @@ pub struct ProfileChange {
     pub message_policy: Option<MessagePolicy>,
     pub profile_visibility: Option<ProfileVisibility>,
     pub read_receipts: Option<bool>,
+    pub presence_visibility: Option<PresenceVisibility>,
+    pub last_seen_visibility: Option<PresenceVisibility>,
+    pub invisible: Option<bool>,
+}
+
+impl ProfileChange {
+    /// Whether the change touches what others may see of the user's
+    /// presence (so it must be announced again).
+    pub fn changes_presence(&self) -> bool {
+        self.presence_visibility.is_some()
+            || self.last_seen_visibility.is_some()
+            || self.invisible.is_some()
+    }
 }
 
 #[derive(AsChangeset)]
@@ -165,6 +178,9 @@ struct Changes<'a> {
     message_policy: Option<&'static str>,
     profile_visibility: Option<&'static str>,
     read_receipts: Option<bool>,
+    presence_visibility: Option<&'static str>,
+    last_seen_visibility: Option<&'static str>,
+    invisible: Option<bool>,
     // Always set, so the changeset is never empty.
     updated_at: Ts,
 }
@@ -182,6 +198,9 @@ pub fn update_profile(
         message_policy: change.message_policy.map(MessagePolicy::as_str),
         profile_visibility: change.profile_visibility.map(ProfileVisibility::as_str),
         read_receipts: change.read_receipts,
+        presence_visibility: change.presence_visibility.map(PresenceVisibility::as_str),
+        last_seen_visibility: change.last_seen_visibility.map(PresenceVisibility::as_str),
+        invisible: change.invisible,
         updated_at: Ts::new(now),
     };
     diesel::update(users::table.filter(users::id.eq(Id::from(user))))

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use passerelle_domain::{MessagePolicy, ProfileVisibility};
+use passerelle_domain::{MessagePolicy, PresenceSettings, PresenceVisibility, ProfileVisibility};
 
 use crate::UserId;
 use crate::conn::DbConn;
@@ -30,6 +30,8 @@ pub struct UserRow {
     pub profile_visibility: ProfileVisibility,
     /// Whether the peer of a direct conversation hears when this user reads.
     pub read_receipts: bool,
+    /// Who sees this user's presence and last-seen time; invisible mode.
+    pub presence: PresenceSettings,
 }
 
 /// A new account, with no avatar and the default privacy settings. `now`
@@ -60,6 +62,9 @@ pub(crate) struct Record {
     message_policy: String,
     profile_visibility: String,
     read_receipts: bool,
+    presence_visibility: String,
+    last_seen_visibility: String,
+    invisible: bool,
 }
 
 impl From<Record> for UserRow {
@@ -77,6 +82,11 @@ impl From<Record> for UserRow {
             message_policy: MessagePolicy::from_stored(&r.message_policy),
             profile_visibility: ProfileVisibility::from_stored(&r.profile_visibility),
             read_receipts: r.read_receipts,
+            presence: PresenceSettings {
+                visibility: PresenceVisibility::from_stored(&r.presence_visibility),
+                last_seen: PresenceVisibility::from_stored(&r.last_seen_visibility),
+                invisible: r.invisible,
+            },
         }
     }
 }

@@ -6,7 +6,9 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
-use passerelle_domain::{MessagePolicy, ProfileVisibility, Relation};
+use passerelle_domain::{
+    MessagePolicy, PresenceSettings, PresenceVisibility, ProfileVisibility, Relation,
+};
 use passerelle_store::social::{self, PageKey, ProfileChange};
 use passerelle_store::users::{self, NewUser};
 use passerelle_store::{DbConn, StoreError, StoreResult, UserId, now};
@@ -231,6 +233,9 @@ async fn profiles_update_and_look_up() {
             message_policy: Some(MessagePolicy::Contacts),
             profile_visibility: Some(ProfileVisibility::Nobody),
             read_receipts: Some(false),
+            presence_visibility: Some(PresenceVisibility::Everyone),
+            last_seen_visibility: Some(PresenceVisibility::Nobody),
+            invisible: Some(true),
         };
         let row = f
             .store
@@ -243,6 +248,14 @@ async fn profiles_update_and_look_up() {
         assert_eq!(row.avatar_blob_id.as_deref(), Some("avatar-1"));
         assert_eq!(row.message_policy, MessagePolicy::Contacts);
         assert_eq!(row.profile_visibility, ProfileVisibility::Nobody);
+        assert_eq!(
+            row.presence,
+            PresenceSettings {
+                visibility: PresenceVisibility::Everyone,
+                last_seen: PresenceVisibility::Nobody,
+                invisible: true,
+            }
+        );
 
         // Absent fields stay; `Some(None)` clears.
         let change = ProfileChange {

@@ -4,7 +4,8 @@
 //! ([`beat_loop`]) and, on the same period, sweeps ([`sweep`]):
 //!
 //! 1. node rows not refreshed for three intervals are deleted: that node is
-//!    dead (killed, crashed, cut off from the database);
+//!    dead (killed, crashed, cut off from the database); its sessions stop
+//!    counting for user presence (`crate::presence`);
 //! 2. presence rows whose node has no row left are taken out of their
 //!    rooms exactly like a session leaving (`left` events, the room deleted
 //!    when nobody is left);
@@ -20,7 +21,7 @@
 //! (it missed three beats, e.g. the database was unreachable) learns it at
 //! its next beat: its sessions' presence is gone, so it closes those of its
 //! sessions that were in rooms (1012), and their clients reconnect and
-//! enter again. A node that stops cleanly deletes its own row and sweeps
+//! enter again; its other sessions are recorded again for user presence. A node that stops cleanly deletes its own row and sweeps
 //! what its sessions left behind ([`retire`]).
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 
 use super::LocalRooms;
 use super::presence;
+use crate::presence::PresenceService;
 use crate::routing::hub::Hub;
 
 /// Presence rows taken per pass, and passes per sweep.
@@ -49,7 +51,14 @@ pub struct Liveness {
     pub node: Uuid,
     pub every: Duration,
     pub enter_grace: Duration,
+    /// User presence: a dead node's sessions stop counting, and sessions
+    /// of a node taken for dead count again.
+    pub presence: PresenceService,
 }
+
+/// Every this many sweeps, presence rows of nodes without a row are
+/// closed whatever the reason (see `PresenceService::nodes_died`).
+const ORPHAN_EVERY: u64 = 12;
 
 impl Liveness {
     /// Records this node as alive; call once before serving, so that no
@@ -82,7 +91,10 @@ impl Liveness {
                 .await
             {
                 Ok(true) => {}
-                Ok(false) => self.taken_for_dead(),
+                Ok(false) => {
+                    self.taken_for_dead();
+                    self.presence.reopen(self.hub.sessions()).await;
+                }
                 Err(e) => tracing::warn!(error = %e, "node heartbeat failed"),
             }
         }
@@ -109,9 +121,14 @@ impl Liveness {
     async fn sweep_loop(self) {
         let mut tick = tokio::time::interval(self.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut round: u64 = 0;
         loop {
             tick.tick().await;
-            sweep(&self.store, &self.fanout, self.every, self.enter_grace).await;
+            let dead = sweep(&self.store, &self.fanout, self.every, self.enter_grace).await;
+            self.presence
+                .nodes_died(dead, round.is_multiple_of(ORPHAN_EVERY))
+                .await;
+            round = round.wrapping_add(1);
             self.sweep_own().await;
         }
     }
@@ -149,20 +166,28 @@ impl Liveness {
     }
 }
 
-/// One sweep (see the module documentation). Failures are logged; the
-/// next sweep tries again.
-pub async fn sweep(store: &Store, fanout: &Fanout, every: Duration, enter_grace: Duration) {
+/// One sweep (see the module documentation); returns the nodes it found
+/// dead. Failures are logged; the next sweep tries again.
+pub async fn sweep(
+    store: &Store,
+    fanout: &Fanout,
+    every: Duration,
+    enter_grace: Duration,
+) -> Vec<Uuid> {
     let now = passerelle_store::now();
     let dead_before = now - chrono::Duration::from_std(every * 3).unwrap_or_default();
-    match store
+    let dead = match store
         .transaction(move |c| rooms::expire_nodes(c, dead_before))
         .await
     {
-        Ok(dead) if !dead.is_empty() => {
-            tracing::info!(nodes = ?dead, "gateway nodes not seen for three heartbeats: removing their sessions from link rooms");
+        Ok(dead) => dead,
+        Err(e) => {
+            tracing::warn!(error = %e, "node expiry failed");
+            Vec::new()
         }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "node expiry failed"),
+    };
+    if !dead.is_empty() {
+        tracing::info!(nodes = ?dead, "gateway nodes not seen for three heartbeats: removing their sessions from link rooms and presence");
     }
     sweep_orphans(store, fanout).await;
     let unentered_before = now - chrono::Duration::from_std(enter_grace).unwrap_or_default();
@@ -173,7 +198,7 @@ pub async fn sweep(store: &Store, fanout: &Fanout, every: Duration, enter_grace:
         Ok(ids) => ids,
         Err(e) => {
             tracing::warn!(error = %e, "link room sweep failed");
-            return;
+            return dead;
         }
     };
     for id in ids {
@@ -190,6 +215,7 @@ pub async fn sweep(store: &Store, fanout: &Fanout, every: Duration, enter_grace:
             Err(e) => tracing::warn!(error = %e, "link room deletion failed"),
         }
     }
+    dead
 }
 
 /// Takes every presence row whose node is gone out of its room.

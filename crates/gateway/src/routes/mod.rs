@@ -23,6 +23,7 @@ pub mod members;
 pub mod message_requests;
 pub mod metrics;
 pub mod pagination;
+pub mod presence;
 pub mod rooms;
 pub mod users;
 
@@ -68,6 +69,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(blocks::unblock::unblock)),
         )
         .service(resource("/v1/users/{username}").route(web::get().to(users::show::show)))
+        .service(
+            resource("/v1/users/{username}/presence").route(web::get().to(presence::show::show)),
+        )
+        .service(resource("/v1/presence").route(web::get().to(presence::list::list)))
         .service(
             resource("/v1/conversations")
                 .route(web::get().to(conversations::list::list))

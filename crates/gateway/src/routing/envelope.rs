@@ -1,7 +1,9 @@
 //! What travels on a user's bus channel: stream events for that user's
 //! devices, live-only frames for all of the user's sessions, or a control
-//! order (close sessions). JSON, with event payloads kept as raw JSON so
-//! that nodes forward them without re-encoding.
+//! order (close sessions); and on a node's own channel, live-only frames
+//! for the sessions of several users on that node (presence, coalesced per
+//! node). JSON, with event payloads kept as raw JSON so that nodes forward
+//! them without re-encoding.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -23,6 +25,15 @@ pub enum Envelope {
         /// own frame caused it (typing is not echoed to the typer).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         except: Option<Uuid>,
+    },
+    /// A whole server frame outside the stream for every live session of
+    /// each of `users` on the node whose channel carries it. A node's
+    /// channel is named like a user's, after the node's id (a random v4
+    /// UUID, while user ids are v7: the two never meet), so one publish
+    /// reaches every watcher a node serves.
+    Multicast {
+        users: Vec<Uuid>,
+        frame: Box<RawValue>,
     },
     /// Close the sessions of these devices (all of the user's when `devices`
     /// is empty) with `code`.
@@ -107,5 +118,13 @@ mod tests {
         };
         let back = Envelope::decode(&env.encode()).expect("decode");
         assert!(matches!(back, Envelope::Ephemeral { except: Some(c), .. } if c.is_nil()));
+        let env = Envelope::Multicast {
+            users: vec![Uuid::nil()],
+            frame: RawValue::from_string(text.into()).expect("raw"),
+        };
+        let back = Envelope::decode(&env.encode()).expect("decode");
+        assert!(
+            matches!(back, Envelope::Multicast { users, frame } if users == [Uuid::nil()] && frame.get() == text)
+        );
     }
 }

@@ -263,6 +263,29 @@ impl Hub {
         }
     }
 
+    /// Hands a live-only frame to every session of `user` on this node but
+    /// `except`.
+    fn offer_live(&self, user: Uuid, text: &Arc<str>, except: Option<Uuid>) {
+        let shard = lock(self.shard(&user));
+        let Some(list) = shard.get(&user) else {
+            return;
+        };
+        for entry in list.iter().filter(|e| Some(e.connection) != except) {
+            entry.offer(Outbound::Ephemeral(text.clone()));
+        }
+    }
+
+    /// Every session on this node: `(user, connection)`.
+    pub fn sessions(&self) -> Vec<(Uuid, Uuid)> {
+        let mut out = Vec::with_capacity(self.session_count());
+        for shard in &self.inner.shards {
+            for (user, list) in lock(shard).iter() {
+                out.extend(list.iter().map(|e| (*user, e.connection)));
+            }
+        }
+        out
+    }
+
     fn deliver(&self, user: Uuid, envelope: Envelope) {
         match envelope {
             Envelope::Events { events } => {
@@ -291,13 +314,13 @@ impl Hub {
                 }
             }
             Envelope::Ephemeral { frame, except } => {
-                let shard = lock(self.shard(&user));
-                let Some(list) = shard.get(&user) else {
-                    return;
-                };
                 let text: Arc<str> = Arc::from(frame.get());
-                for entry in list.iter().filter(|e| Some(e.connection) != except) {
-                    entry.offer(Outbound::Ephemeral(text.clone()));
+                self.offer_live(user, &text, except);
+            }
+            Envelope::Multicast { users, frame } => {
+                let text: Arc<str> = Arc::from(frame.get());
+                for user in users {
+                    self.offer_live(user, &text, None);
                 }
             }
             Envelope::Close {

@@ -4,7 +4,7 @@
 
 use passerelle_api_types::ws::{
     ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, MessageType,
-    SendMessage, ServerFrame, TypingState,
+    SendMessage, ServerFrame, SessionPresence, TypingState,
 };
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, UserId};
@@ -47,6 +47,10 @@ pub enum Action {
         id: Option<String>,
         conversation: uuid::Uuid,
         state: TypingState,
+    },
+    Presence {
+        id: Option<String>,
+        away: bool,
     },
 }
 
@@ -149,6 +153,10 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
             id,
             conversation: t.conversation_id,
             state: t.state,
+        },
+        ClientFrame::Presence(p) => Action::Presence {
+            id,
+            away: p.status == SessionPresence::Away,
         },
     })
 }

@@ -11,6 +11,7 @@
 pub mod cursor;
 pub mod inbound;
 pub mod limits;
+mod presence;
 mod replay;
 mod replies;
 mod rooms;

@@ -7,8 +7,10 @@
 //! client can pipeline. The device stream reaches the client only after a
 //! `resume`: first what the database holds after the client's position, then
 //! live events, with the [`Cursor`] making the seam exact. Live-only frames
-//! (`room`, `typing`) are sent as they come. However the loop ends, the session then
-//! leaves the link rooms it is in (`rooms`).
+//! (`room`, `typing`, `presence`) are sent as they come. The session counts
+//! for its user's presence from before `ready` until it ends
+//! (`crate::presence`). However the loop ends, the session then leaves the
+//! link rooms it is in (`rooms`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -58,6 +60,8 @@ pub(super) struct Conn {
     pub(super) rooms: std::collections::HashMap<Uuid, Uuid>,
     /// When this session last relayed `started`, per conversation.
     pub(super) typing: super::typing::TypingThrottle,
+    /// When this session last changed its presence (away / online).
+    pub(super) presence_at: Option<Instant>,
 }
 
 /// When a session must end: the token's expiry plus the clock-skew leeway
@@ -110,7 +114,11 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
         acks: AckState::default(),
         rooms: std::collections::HashMap::new(),
         typing: super::typing::TypingThrottle::default(),
+        presence_at: None,
     };
+    // Counted for presence before `ready`: a client that sees `ready` is
+    // online for its watchers.
+    state.presence.opened(id, conn.caller.user_id).await;
     let max = state.settings.ws.max_frame_bytes;
     let mut stream = stream
         .max_frame_size(max)
@@ -132,6 +140,7 @@ pub async fn run(state: Arc<AppState>, caller: Caller, socket: Session, stream: 
     if let Err(e) = state.sessions.unregister(user, device, id).await {
         tracing::debug!(error = %e, "session registry unregister failed");
     }
+    state.presence.closed(id).await;
     tracing::debug!(connection = %id, ending = ?ending, "session closed");
     if let Some((code, reason)) = &ending {
         let _ = conn
@@ -344,6 +353,7 @@ impl Conn {
                 conversation,
                 state,
             } => self.typing(id, conversation, state).await?,
+            Action::Presence { id, away } => self.set_presence(id, away).await?,
         }
         Ok(())
     }

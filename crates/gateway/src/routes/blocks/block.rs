@@ -39,5 +39,7 @@ pub async fn block(
         .store
         .run(move |conn| social::block(conn, caller.user_id, them, now))
         .await?;
+    // Neither sees the other's presence any more.
+    state.presence.reannounce_pair(caller.user_id, them).await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -23,9 +23,13 @@ pub async fn unblock(
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let them = UserId(path.into_inner());
-    state
+    let unblocked = state
         .store
         .run(move |conn| social::unblock(conn, caller.user_id, them))
         .await?;
+    if unblocked {
+        // What each may see of the other's presence again.
+        state.presence.reannounce_pair(caller.user_id, them).await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -108,6 +108,11 @@ pub async fn add(
     match outcome {
         Outcome::Added(entry, events) => {
             publish(&state, &events).await;
+            // The caller now watches them (and may now be seen by them).
+            state
+                .presence
+                .reannounce_pair(me, entry.profile.user_id)
+                .await;
             Ok(HttpResponse::Created().json(super::to_api(entry)))
         }
         Outcome::Already(entry, events) => {

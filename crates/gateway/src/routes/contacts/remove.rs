@@ -33,5 +33,7 @@ pub async fn remove(
     if !removed {
         return Err(ApiError::NotFound);
     }
+    // They may no longer see the caller's presence (`contacts`).
+    state.presence.reannounce_pair(caller.user_id, them).await;
     Ok(HttpResponse::NoContent().finish())
 }

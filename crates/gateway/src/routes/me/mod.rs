@@ -1,5 +1,6 @@
 //! `/v1/me`: the caller's account, its profile fields (display name,
-//! avatar) and privacy settings.
+//! avatar) and privacy settings (profile, messages, read receipts,
+//! presence).
 
 mod confirm;
 pub mod delete;
@@ -7,7 +8,7 @@ pub mod password;
 pub mod show;
 pub mod update;
 
-use passerelle_api_types::{Me, MessagePolicy, ProfileVisibility};
+use passerelle_api_types::{Me, MessagePolicy, PresenceVisibility, ProfileVisibility};
 use passerelle_domain as domain;
 use passerelle_store::users::UserRow;
 
@@ -29,5 +30,24 @@ pub(crate) fn to_api(row: UserRow) -> Me {
             domain::ProfileVisibility::Nobody => ProfileVisibility::Nobody,
         },
         read_receipts: row.read_receipts,
+        presence_visibility: visibility_to_api(row.presence.visibility),
+        last_seen_visibility: visibility_to_api(row.presence.last_seen),
+        invisible: row.presence.invisible,
+    }
+}
+
+fn visibility_to_api(v: domain::PresenceVisibility) -> PresenceVisibility {
+    match v {
+        domain::PresenceVisibility::Everyone => PresenceVisibility::Everyone,
+        domain::PresenceVisibility::Contacts => PresenceVisibility::Contacts,
+        domain::PresenceVisibility::Nobody => PresenceVisibility::Nobody,
+    }
+}
+
+pub(crate) fn visibility_from_api(v: PresenceVisibility) -> domain::PresenceVisibility {
+    match v {
+        PresenceVisibility::Everyone => domain::PresenceVisibility::Everyone,
+        PresenceVisibility::Contacts => domain::PresenceVisibility::Contacts,
+        PresenceVisibility::Nobody => domain::PresenceVisibility::Nobody,
     }
 }

@@ -11,8 +11,11 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Change any of `displayName`, `avatarBlobId` (`null` clears either),
-/// `messagePolicy`, `profileVisibility` and `readReceipts`; fields left out stay as they
-/// are. All values are checked before anything is written.
+/// `messagePolicy`, `profileVisibility`, `readReceipts`,
+/// `presenceVisibility`, `lastSeenVisibility` and `invisible`; fields left
+/// out stay as they are. All values are checked before anything is
+/// written. A presence setting change is announced at once to the
+/// caller's online watchers (each told what it may now see).
 #[utoipa::path(
     patch, path = "/v1/me", tag = "account",
     security(("bearer" = [])),
@@ -57,12 +60,21 @@ pub async fn update(
             ProfileVisibility::Nobody => domain::ProfileVisibility::Nobody,
         }),
         read_receipts: body.read_receipts,
+        presence_visibility: body.presence_visibility.map(super::visibility_from_api),
+        last_seen_visibility: body.last_seen_visibility.map(super::visibility_from_api),
+        invisible: body.invisible,
     };
+    let presence_changed = change.changes_presence();
     let now = passerelle_store::now();
     let row = state
         .store
         .run(move |conn| social::update_profile(conn, caller.user_id, &change, now))
         .await?
         .ok_or(ApiError::Unauthorized("account deleted"))?;
+    if presence_changed {
+        // Who may see what changed: every online watcher is told what it
+        // now sees (invisibility also changes the status itself).
+        state.presence.settle(caller.user_id, true).await;
+    }
     Ok(HttpResponse::Ok().json(super::to_api(row)))
 }
