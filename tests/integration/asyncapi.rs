@@ -16,10 +16,10 @@ use passerelle_api_types::ws::{
     DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom,
     MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, ReadEvent, Ready, Reauth,
     ReceiptEvent, ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL,
-    SendMessage, Sent, ServerFrame, Synced, TOKEN_PREFIX, Truncated, Typing, TypingEvent,
-    TypingState, close,
+    SendMessage, Sent, ServerFrame, SessionPresence, SetPresence, Synced, TOKEN_PREFIX, Truncated,
+    Typing, TypingEvent, TypingState, UserPresence, close,
 };
-use passerelle_api_types::{GameInviteState, MemberRole};
+use passerelle_api_types::{GameInviteState, MemberRole, PresenceStatus};
 use serde_json::{Value, json};
 use utoipa::{OpenApi, PartialSchema};
 use uuid::Uuid;
@@ -149,6 +149,9 @@ fn every_client_frame() -> Vec<ClientFrame> {
             conversation_id: uuid(7),
             state: TypingState::Started,
         }),
+        ClientFrame::Presence(SetPresence {
+            status: SessionPresence::Away,
+        }),
     ]
 }
 
@@ -165,9 +168,10 @@ fn client_variant(f: &ClientFrame) -> (usize, Option<(String, Value)>) {
         ClientFrame::EnterRoom(p) => (5, Some(schema_of(p))),
         ClientFrame::LeaveRoom(p) => (6, Some(schema_of(p))),
         ClientFrame::Typing(p) => (7, Some(schema_of(p))),
+        ClientFrame::Presence(p) => (8, Some(schema_of(p))),
     }
 }
-const CLIENT_VARIANTS: usize = 8;
+const CLIENT_VARIANTS: usize = 9;
 
 fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
     let id = id.map(str::to_owned);
@@ -326,6 +330,14 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 at: at(),
             },
         },
+        ServerFrame::Presence {
+            payload: UserPresence {
+                user_id: uuid(6),
+                status: PresenceStatus::Offline,
+                last_seen_at: Some(at()),
+                version: 7,
+            },
+        },
         ServerFrame::Error {
             id,
             payload: FrameErrorBody {
@@ -357,9 +369,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Game { payload, .. } => (15, schema_of(payload)),
         ServerFrame::Typing { payload } => (16, schema_of(payload)),
         ServerFrame::Read { payload, .. } => (17, schema_of(payload)),
+        ServerFrame::Presence { payload } => (18, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 18;
+const SERVER_VARIANTS: usize = 19;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]

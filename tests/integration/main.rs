@@ -33,6 +33,8 @@ mod logs;
 mod message_requests;
 mod multinode;
 mod operations;
+mod presence;
+mod presence_nodes;
 mod profiles;
 mod read_markers;
 mod realtime_handshake;

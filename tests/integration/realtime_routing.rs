@@ -100,9 +100,14 @@ async fn strict_frames_are_refused_and_the_session_stays_open() {
             "smuggled",
         ),
         (
-            r#"{"type":"presence","payload":{}}"#,
+            r#"{"type":"call","payload":{}}"#,
             FrameErrorCode::UnknownType,
-            "presence",
+            "call",
+        ),
+        (
+            r#"{"type":"presence","payload":{}}"#,
+            FrameErrorCode::InvalidPayload,
+            "status",
         ),
         (
             r#"{"type":"typing","payload":{}}"#,

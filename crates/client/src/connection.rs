@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use passerelle_api_types::ws::{
-    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame, Typing,
-    TypingState,
+    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame,
+    SessionPresence, SetPresence, Typing, TypingState,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -120,6 +120,12 @@ impl Connection {
         state: TypingState,
     ) -> Result<(), ClientError> {
         self.tx.typing(conversation, state).await
+    }
+
+    /// Sets this session away or active again (`presence`); nothing answers
+    /// it unless it is refused.
+    pub async fn set_presence(&mut self, status: SessionPresence) -> Result<(), ClientError> {
+        self.tx.set_presence(status).await
     }
 
     /// The next server frame, parsed.
@@ -229,6 +235,12 @@ impl Sender {
             conversation_id: conversation,
             state,
         });
+        self.send(&frame, None).await
+    }
+
+    /// Sends `presence`.
+    pub async fn set_presence(&mut self, status: SessionPresence) -> Result<(), ClientError> {
+        let frame = ClientFrame::Presence(SetPresence { status });
         self.send(&frame, None).await
     }
 

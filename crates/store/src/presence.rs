@@ -51,6 +51,9 @@ pub struct Presence {
 pub struct Transition {
     pub user: UserId,
     pub presence: Presence,
+    /// The status shown before it (the same when only who may see it
+    /// changed).
+    pub previous: PresenceStatus,
     pub settings: PresenceSettings,
 }
 
@@ -397,8 +400,7 @@ pub fn settle(
         .execute(&mut conn.0)
         .db()?;
     }
-    let real =
-        PresenceStatus::of_sessions(rows.iter().filter(|(_, c)| !ended(c)).map(|(a, _)| *a));
+    let real = PresenceStatus::of_sessions(rows.iter().filter(|(_, c)| !ended(c)).map(|(a, _)| *a));
     let shown = settings.shown(real);
     if shown == shown_before.status && !force {
         return Ok(None);
@@ -432,6 +434,7 @@ pub fn settle(
     Ok(Some(Transition {
         user,
         presence: after,
+        previous: shown_before.status,
         settings,
     }))
 }

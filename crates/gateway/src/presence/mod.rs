@@ -14,9 +14,10 @@
 //!   serving watchers ([`Envelope::Multicast`] on the node's channel), not
 //!   one per watcher;
 //! - re-announcing when what someone may see changes without the status
-//!   changing: settings ([`PresenceService::settle`] with `force`), and
+//!   changing: settings ([`PresenceService::settings_changed`]), and
 //!   contacts or blocks between two users
-//!   ([`PresenceService::reannounce_pair`]).
+//!   ([`PresenceService::reannounce_pair`]); only to those whose view
+//!   changed.
 //!
 //! Presence frames are live-only: a session that misses one (not
 //! connected, a bus hiccup) reads the current state from
@@ -31,12 +32,12 @@ use bytes::Bytes;
 use passerelle_api_types::ws::ServerFrame;
 use passerelle_api_types::{PresenceStatus as ApiStatus, UserPresence};
 use passerelle_bus::Fanout;
-use passerelle_domain::{PresenceStatus, PresenceView, presence_view};
+use passerelle_domain::{PresenceSettings, PresenceStatus, PresenceView, Relation, presence_view};
 use passerelle_store::presence::{self, Presence, Transition};
 use passerelle_store::{Store, StoreResult, UserId};
 use uuid::Uuid;
 
-use crate::config::PresenceSettings;
+use crate::config::PresenceSettings as Config;
 use crate::routing::envelope::Envelope;
 
 /// What presence needs, cheap to clone.
@@ -74,7 +75,7 @@ pub fn user_presence(user: UserId, presence: &Presence, view: PresenceView) -> U
 }
 
 impl PresenceService {
-    pub fn new(store: Store, fanout: Fanout, node: Uuid, settings: &PresenceSettings) -> Self {
+    pub fn new(store: Store, fanout: Fanout, node: Uuid, settings: &Config) -> Self {
         Self {
             store,
             fanout,
@@ -125,22 +126,31 @@ impl PresenceService {
             .transaction(move |c| presence::set_away(c, connection, user, away, now, grace))
             .await?;
         if let Some(t) = t {
-            self.announce(t, false).await;
+            self.announce(t, None).await;
         }
         Ok(())
     }
 
-    /// Settles `user` now; with `force` (their settings changed), announces
-    /// to every online watcher what it may now see even if the status did
-    /// not change.
-    pub async fn settle(&self, user: UserId, force: bool) {
-        let (grace, now) = (self.grace, passerelle_store::now());
+    /// Settles `user` now (the sweep, for users whose grace is over).
+    pub async fn settle(&self, user: UserId) {
+        self.settle_and_announce(user, None).await;
+    }
+
+    /// `user`'s presence settings changed from `before`: settles (invisible
+    /// changes the status) and tells every online watcher whose view
+    /// changed what it may now see (`hidden` included).
+    pub async fn settings_changed(&self, user: UserId, before: PresenceSettings) {
+        self.settle_and_announce(user, Some(before)).await;
+    }
+
+    async fn settle_and_announce(&self, user: UserId, before: Option<PresenceSettings>) {
+        let (grace, now, force) = (self.grace, passerelle_store::now(), before.is_some());
         let result = self
             .store
             .transaction(move |c| presence::settle(c, user, now, grace, force))
             .await;
         match result {
-            Ok(Some(t)) => self.announce(t, force).await,
+            Ok(Some(t)) => self.announce(t, before).await,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "presence settle failed"),
         }
@@ -195,16 +205,17 @@ impl PresenceService {
 
     async fn announce_result(&self, result: StoreResult<Option<Transition>>) {
         match result {
-            Ok(Some(t)) => self.announce(t, false).await,
+            Ok(Some(t)) => self.announce(t, None).await,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "presence update failed"),
         }
     }
 
-    /// Tells `t.user`'s online watchers. Watchers who may not see it hear
-    /// nothing, unless `to_all` (what they may see changed: they get
-    /// `hidden`).
-    async fn announce(&self, t: Transition, to_all: bool) {
+    /// Tells `t.user`'s online watchers who may see it. When the user's
+    /// settings changed from `before`, also those whose view changed
+    /// (`hidden` for those who may no longer see it), and not those who saw
+    /// nothing change.
+    async fn announce(&self, t: Transition, before: Option<PresenceSettings>) {
         metrics::counter!("passerelle_presence_transitions_total").increment(1);
         let user = t.user;
         let watchers = match self.store.run(move |c| presence::watchers(c, user)).await {
@@ -217,7 +228,14 @@ impl PresenceService {
         let mut groups: HashMap<(Uuid, bool, bool), Vec<Uuid>> = HashMap::new();
         for w in watchers {
             let view = presence_view(t.settings, w.relation);
-            if view.status || to_all {
+            let tell = match before {
+                None => view.status,
+                Some(old) => {
+                    view != presence_view(old, w.relation)
+                        || (view.status && t.previous != t.presence.status)
+                }
+            };
+            if tell {
                 groups
                     .entry((w.node, view.status, view.last_seen))
                     .or_default()
@@ -235,9 +253,13 @@ impl PresenceService {
         self.publish(items).await;
     }
 
-    /// Tells `a` and `b` what each may now see of the other, when one of
-    /// them watches the other (a contact or a block between them changed).
-    pub async fn reannounce_pair(&self, a: UserId, b: UserId) {
+    /// Tells the two users of `change` what each may now see of the other,
+    /// when it differs from what it could see before: a watcher that saw a
+    /// status and may no longer gets `hidden`, one that now may see it gets
+    /// the current state; nothing is sent when the view did not change (a
+    /// new contact whose presence stays hidden learns nothing new).
+    pub async fn reannounce_pair(&self, change: PairChange) {
+        let (a, b) = change.users();
         let now = passerelle_store::now();
         let result = self
             .store
@@ -247,12 +269,21 @@ impl PresenceService {
                     let Some(seen) = presence::seen_by(c, viewer, &[owner], now)?.pop() else {
                         continue;
                     };
-                    // Only a watcher (who has the owner as a contact) follows
-                    // the owner's presence live.
-                    if !seen.relation.b_has_a_as_contact {
+                    let after = seen.relation;
+                    let before = change.undo(owner, viewer, after);
+                    // A watcher has the owner as a contact; a non-watcher
+                    // follows nothing, which is what a hidden view looks like.
+                    let known = |r: Relation| {
+                        if r.b_has_a_as_contact {
+                            presence_view(seen.settings, r)
+                        } else {
+                            PresenceView::default()
+                        }
+                    };
+                    let view = known(after);
+                    if !after.b_has_a_as_contact || view == known(before) {
                         continue;
                     }
-                    let view = presence_view(seen.settings, seen.relation);
                     let body = user_presence(owner, &seen.presence, view);
                     for (_, node) in presence::nodes_of(c, &[viewer])? {
                         out.push((node, viewer, body.clone()));
@@ -265,7 +296,9 @@ impl PresenceService {
             Ok(sends) => {
                 let items = sends
                     .into_iter()
-                    .filter_map(|(node, viewer, body)| Some((node, multicast(vec![viewer.0], &body)?)))
+                    .filter_map(|(node, viewer, body)| {
+                        Some((node, multicast(vec![viewer.0], &body)?))
+                    })
                     .collect();
                 self.publish(items).await;
             }
@@ -281,6 +314,54 @@ impl PresenceService {
         if let Err(e) = self.fanout.publish(items).await {
             tracing::warn!(error = %e, "could not publish presence");
         }
+    }
+}
+
+/// A change between two users that may change what each sees of the
+/// other's presence. It has happened (the caller checked it changed
+/// something) when the pair is re-announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairChange {
+    /// `owner` added `contact` to their contacts.
+    ContactAdded { owner: UserId, contact: UserId },
+    /// `owner` removed `contact` from their contacts.
+    ContactRemoved { owner: UserId, contact: UserId },
+    /// `blocker` blocked `blocked`.
+    Blocked { blocker: UserId, blocked: UserId },
+    /// `blocker` lifted their block of `blocked`.
+    Unblocked { blocker: UserId, blocked: UserId },
+}
+
+impl PairChange {
+    fn users(self) -> (UserId, UserId) {
+        match self {
+            Self::ContactAdded { owner, contact } | Self::ContactRemoved { owner, contact } => {
+                (owner, contact)
+            }
+            Self::Blocked { blocker, blocked } | Self::Unblocked { blocker, blocked } => {
+                (blocker, blocked)
+            }
+        }
+    }
+
+    /// The relation of `a` (the presence's owner) and `b` (the viewer)
+    /// before this change, from the one after it.
+    fn undo(self, a: UserId, b: UserId, after: Relation) -> Relation {
+        let mut r = after;
+        let (from, to, is_contact, was) = match self {
+            Self::ContactAdded { owner, contact } => (owner, contact, true, false),
+            Self::ContactRemoved { owner, contact } => (owner, contact, true, true),
+            Self::Blocked { blocker, blocked } => (blocker, blocked, false, false),
+            Self::Unblocked { blocker, blocked } => (blocker, blocked, false, true),
+        };
+        match (from == a && to == b, from == b && to == a, is_contact) {
+            (true, _, true) => r.a_has_b_as_contact = was,
+            (_, true, true) => r.b_has_a_as_contact = was,
+            (true, _, false) => r.a_blocked_b = was,
+            (_, true, false) => r.b_blocked_a = was,
+            _ => {}
+        }
+        r
     }
 }
 

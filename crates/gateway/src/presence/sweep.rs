@@ -50,7 +50,7 @@ impl PresenceService {
             }
             let full = users.len() == PASS as usize;
             for user in users {
-                self.settle(user, false).await;
+                self.settle(user).await;
             }
             if !full {
                 return;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::presence::PairChange;
 use crate::state::AppState;
 
 /// Block a user. Idempotent: blocking again changes nothing (the first
@@ -35,11 +36,19 @@ pub async fn block(
     let now = passerelle_store::now();
     // An unknown id fails the foreign key: `NotFound`, i.e. 404. Who
     // blocks whom is not logged.
-    state
+    let blocked = state
         .store
         .run(move |conn| social::block(conn, caller.user_id, them, now))
         .await?;
-    // Neither sees the other's presence any more.
-    state.presence.reannounce_pair(caller.user_id, them).await;
+    if blocked {
+        // Neither sees the other's presence any more.
+        state
+            .presence
+            .reannounce_pair(PairChange::Blocked {
+                blocker: caller.user_id,
+                blocked: them,
+            })
+            .await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::presence::PairChange;
 use crate::state::AppState;
 
 /// Lift a block. Idempotent, like `PUT`: 204 whether or not the user was
@@ -29,7 +30,13 @@ pub async fn unblock(
         .await?;
     if unblocked {
         // What each may see of the other's presence again.
-        state.presence.reannounce_pair(caller.user_id, them).await;
+        state
+            .presence
+            .reannounce_pair(PairChange::Unblocked {
+                blocker: caller.user_id,
+                blocked: them,
+            })
+            .await;
     }
     Ok(HttpResponse::NoContent().finish())
 }

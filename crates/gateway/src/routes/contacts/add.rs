@@ -9,6 +9,7 @@ use passerelle_store::streams::StreamEvent;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::presence::PairChange;
 use crate::routes::conversations::{atomically, publish};
 use crate::routes::message_requests::accept_now;
 use crate::state::AppState;
@@ -111,7 +112,10 @@ pub async fn add(
             // The caller now watches them (and may now be seen by them).
             state
                 .presence
-                .reannounce_pair(me, entry.profile.user_id)
+                .reannounce_pair(PairChange::ContactAdded {
+                    owner: me,
+                    contact: entry.profile.user_id,
+                })
                 .await;
             Ok(HttpResponse::Created().json(super::to_api(entry)))
         }

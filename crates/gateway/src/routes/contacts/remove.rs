@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::authn::Caller;
 use crate::error::ApiError;
+use crate::presence::PairChange;
 use crate::state::AppState;
 
 /// Remove a contact. The other user is not told.
@@ -34,6 +35,12 @@ pub async fn remove(
         return Err(ApiError::NotFound);
     }
     // They may no longer see the caller's presence (`contacts`).
-    state.presence.reannounce_pair(caller.user_id, them).await;
+    state
+        .presence
+        .reannounce_pair(PairChange::ContactRemoved {
+            owner: caller.user_id,
+            contact: them,
+        })
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }

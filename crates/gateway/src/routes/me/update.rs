@@ -4,6 +4,7 @@
 use actix_web::{HttpResponse, web};
 use passerelle_api_types::{ErrorBody, Me, MessagePolicy, ProfileVisibility, UpdateMeRequest};
 use passerelle_domain::{self as domain, AvatarBlobId, DisplayName};
+use passerelle_store::presence;
 use passerelle_store::social::{self, ProfileChange};
 
 use crate::authn::Caller;
@@ -65,16 +66,20 @@ pub async fn update(
         invisible: body.invisible,
     };
     let presence_changed = change.changes_presence();
+    let me = caller.user_id;
     let now = passerelle_store::now();
-    let row = state
+    let (before, row) = state
         .store
-        .run(move |conn| social::update_profile(conn, caller.user_id, &change, now))
-        .await?
-        .ok_or(ApiError::Unauthorized("account deleted"))?;
-    if presence_changed {
-        // Who may see what changed: every online watcher is told what it
-        // now sees (invisibility also changes the status itself).
-        state.presence.settle(caller.user_id, true).await;
+        .transaction(move |conn| {
+            let before = presence::settings(conn, me)?;
+            Ok((before, social::update_profile(conn, me, &change, now)?))
+        })
+        .await?;
+    let row = row.ok_or(ApiError::Unauthorized("account deleted"))?;
+    if let Some(before) = before.filter(|_| presence_changed) {
+        // Who may see what changed: online watchers whose view changed are
+        // told what they now see (invisibility changes the status itself).
+        state.presence.settings_changed(me, before).await;
     }
     Ok(HttpResponse::Ok().json(super::to_api(row)))
 }
