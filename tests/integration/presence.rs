@@ -464,3 +464,44 @@ async fn bad_presence_frames_are_refused_and_change_nothing() {
         .expect("get");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn revoked_devices_stop_counting_and_cannot_look() {
+    let s = fast_server(300).await;
+    let alice = register(&s, "pr2_alice").await;
+    let alice2 = login_ok(&s, "pr2_alice").await;
+    let bob = register(&s, "pr2_bob").await;
+    befriend(&s, &alice, &bob).await;
+    let mut b1 = ws(&s, &bob).await;
+    let mut a2 = ws(&s, &alice2).await;
+    expect_presence(&mut [&mut b1], &alice, "online").await;
+
+    // Alice revokes her second device from the first: its session closes,
+    // it was her only one, so she goes offline after the grace.
+    let resp = call(
+        &s,
+        &alice,
+        Method::DELETE,
+        &format!("/v1/devices/{}", alice2.device_id),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        closed_with(&mut a2).await,
+        passerelle_client::ws::close::REVOKED
+    );
+    expect_presence(&mut [&mut b1], &alice, "offline").await;
+    // The revoked device can neither look nor set anything.
+    for path in ["/v1/presence", "/v1/users/pr2_bob/presence"] {
+        let resp = call(&s, &alice2, Method::GET, path, None).await;
+        expect_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let resp = patch_me(&s, &alice2, json!({"invisible": true})).await;
+    expect_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_eq!(
+        json(get_me(&s, &alice.access).await).await["invisible"],
+        false
+    );
+    quiet(&mut b1, 300).await;
+}
