@@ -10,7 +10,7 @@
 //! algorithms are never accepted for external tokens.
 
 mod jwks;
-mod keys;
+pub(crate) mod keys;
 #[cfg(test)]
 mod tests;
 
