@@ -207,7 +207,7 @@ pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
         session_id: "signal-session-1".into(),
         message_type: passerelle_client::ws::MessageType::Text,
         reply_to: None,
-        blob_id: Some("blob-0001".into()),
+        blob_id: None,
         game_id: None,
     }
 }

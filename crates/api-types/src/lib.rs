@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod blobs;
 pub mod conversations;
 pub mod devices;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod social;
 pub mod ws;
 
 pub use account::{ChangePasswordRequest, DeleteAccountRequest, Me, UpdateMeRequest};
+pub use blobs::{BlobGrant, BlobPurpose, UploadRequest};
 pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};
 pub use conversations::{
     AddMemberRequest, AddMemberResponse, AddOutcome, AddPolicy, AssignableRole, Conversation,

@@ -29,6 +29,7 @@ pub struct Settings {
     pub rooms: RoomSettings,
     pub typing: TypingSettings,
     pub presence: PresenceSettings,
+    pub blobs: BlobSettings,
     pub log: LogSettings,
 }
 
@@ -75,6 +76,82 @@ impl Default for PresenceSettings {
             offline_grace_ms: 5000,
             sweep_interval_ms: 1000,
             min_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobSettings {
+    /// Run the blob store in this process, on `bind`, with its files in
+    /// `<data_dir>/blobs` (the embedded default). Off when the blob store
+    /// runs on its own (`passerelle-blobstore`), reached at `url`.
+    pub embedded: bool,
+    /// Where the embedded blob store listens.
+    pub bind: SocketAddr,
+    /// The blob store's base URL as clients reach it (grants point there).
+    /// Empty: `http://<bind>`.
+    pub url: String,
+    /// The blob store's base URL as this gateway reaches it, to delete
+    /// blobs. Empty: `url`.
+    pub internal_url: String,
+    /// The largest blob an upload may be granted for, in bytes.
+    pub max_bytes: u64,
+    /// How long an upload grant is valid.
+    pub upload_ttl_secs: u64,
+    /// How long a download grant is valid.
+    pub download_ttl_secs: u64,
+    /// Upload grants per user per minute (0: no limit).
+    pub uploads_per_minute: u32,
+    /// A blob granted but not sent in a message (or an avatar not in use)
+    /// this long is deleted.
+    pub orphan_grace_secs: u64,
+    /// A blob whose message every device acknowledged is deleted this long
+    /// after it was sent.
+    pub delivered_grace_secs: u64,
+    /// Any blob is deleted this many days after its grant.
+    pub retention_days: u64,
+    /// How often each node sweeps blobs to delete.
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for BlobSettings {
+    fn default() -> Self {
+        Self {
+            embedded: true,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            url: String::new(),
+            internal_url: String::new(),
+            max_bytes: 100 * 1024 * 1024,
+            upload_ttl_secs: 600,
+            download_ttl_secs: 300,
+            uploads_per_minute: 120,
+            orphan_grace_secs: 86_400,
+            delivered_grace_secs: 86_400,
+            retention_days: 30,
+            sweep_interval_secs: 60,
+        }
+    }
+}
+
+impl BlobSettings {
+    /// The base URL clients use (no trailing `/`).
+    pub fn public_url(&self, bound: Option<SocketAddr>) -> String {
+        let url = self.url.trim().trim_end_matches('/');
+        if url.is_empty() {
+            format!("http://{}", bound.unwrap_or(self.bind))
+        } else {
+            url.to_owned()
+        }
+    }
+
+    /// The base URL this gateway uses (no trailing `/`).
+    pub fn internal(&self, bound: Option<SocketAddr>) -> String {
+        let url = self.internal_url.trim().trim_end_matches('/');
+        if url.is_empty() {
+            self.public_url(bound)
+        } else {
+            url.to_owned()
         }
     }
 }
@@ -343,6 +420,7 @@ impl Default for Settings {
             rooms: RoomSettings::default(),
             typing: TypingSettings::default(),
             presence: PresenceSettings::default(),
+            blobs: BlobSettings::default(),
             log: LogSettings::default(),
         }
     }

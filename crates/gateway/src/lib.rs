@@ -12,6 +12,7 @@
 //! liveness and sweeps), `ws` (the WebSocket endpoint).
 
 pub mod authn;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -305,7 +305,16 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         fanout.clone(),
         Duration::from_secs(settings.conversations.expiry_sweep_secs),
     ));
+    let blob_settings = settings.blobs.clone();
+    let blobs = crate::blobs::BlobService::new(
+        passerelle_auth::CapabilityIssuer::new(keys.clone(), &settings.auth.issuer),
+        blob_settings.clone(),
+        blob_settings.public_url(None),
+        blob_settings.internal(None),
+    );
+    crate::blobs::retention::start(store.clone(), blobs.clone());
     Ok(AppState {
+        blobs,
         store,
         tokens,
         external,

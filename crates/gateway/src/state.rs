@@ -11,6 +11,7 @@ use passerelle_auth::password::PasswordHasher;
 use passerelle_bus::{Fanout, RateLimiter, RedisLink, SessionRegistry};
 use passerelle_store::Store;
 
+use crate::blobs::BlobService;
 use crate::config::Settings;
 use crate::presence::PresenceService;
 use crate::rooms::LocalRooms;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// User presence: sessions opening, closing and going away, and the
     /// announcements to online watchers.
     pub presence: PresenceService,
+    /// Capabilities for the blob store (the bytes never come here).
+    pub blobs: BlobService,
     /// The JWKS document, rendered once (keys only change on restart).
     pub jwks: Arc<serde_json::Value>,
     pub settings: Arc<Settings>,

@@ -34,6 +34,7 @@ use crate::sql_types::{Id, Ts};
 use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEvent, to_i64};
 use crate::{DeviceId, UserId};
 
+mod blobs;
 mod cursors;
 mod games;
 mod pg;
@@ -117,6 +118,9 @@ pub enum Outcome {
     /// A game invitation that is not for a direct conversation with
     /// another user.
     NotDirect,
+    /// `blob_id` names no message or attachment blob the gateway granted
+    /// to the sender (or one whose message was deleted).
+    BlobNotFound,
     /// The acknowledged cursor is now `acked_seq`; `receipts` are the
     /// receipt events written to the senders' devices.
     Acked {
@@ -138,6 +142,7 @@ pub fn apply(
     let mut outcomes: Vec<Option<Outcome>> = vec![None; ops.len()];
     let mut sends = classify_sends(conn, ops, &mut outcomes)?;
     let invitees = games::check(conn, ops, &mut sends, &mut outcomes)?;
+    blobs::check(conn, ops, &mut sends, &mut outcomes)?;
 
     // Where each new message goes: the stored row (with its conversation)
     // and the users besides the sender who get it; the events sends cause.
@@ -246,6 +251,7 @@ pub fn apply(
         .collect();
     insert_messages(conn, &new_messages)?;
     games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
+    blobs::attach(conn, &routed, now)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.

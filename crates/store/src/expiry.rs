@@ -78,6 +78,7 @@ pub fn delete_due(conn: &mut DbConn, now: DateTime<Utc>, limit: u32) -> StoreRes
     }
     let ids: Vec<Id> = found.iter().map(|m| m.0).collect();
     let events = crate::streams::erase_message_events(conn, &ids)?;
+    crate::blobs::doom_of_messages(conn, &ids, now)?;
     let messages = diesel::delete(messages::table.filter(messages::id.eq_any(&ids)))
         .execute(&mut conn.0)
         .db()?;

@@ -192,6 +192,7 @@ pub fn retract(
             .collect()
     };
     crate::streams::erase_message_events(conn, &[Id(m.id)])?;
+    crate::blobs::doom_of_messages(conn, &[Id(m.id)], now)?;
     diesel::delete(messages::table.filter(messages::id.eq(Id(m.id))))
         .execute(&mut conn.0)
         .db()?;

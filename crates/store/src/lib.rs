@@ -10,8 +10,8 @@
 //! opaque [`DbConn`] via [`Store::run`] / [`Store::transaction`] (on the
 //! blocking thread pool), and call the query functions in [`users`],
 //! [`devices`], [`refresh_tokens`], [`social`], [`conversations`],
-//! [`rooms`], [`games`], [`streams`], [`batch`], [`expiry`], [`presence`]
-//! and [`typing`] (a read only: typing is never stored).
+//! [`rooms`], [`games`], [`streams`], [`batch`], [`expiry`], [`presence`],
+//! [`blobs`] and [`typing`] (a read only: typing is never stored).
 //! No message content or key material is ever stored here.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -28,6 +28,7 @@ mod storage_tests;
 
 pub mod admin;
 pub mod batch;
+pub mod blobs;
 pub mod conversations;
 pub mod devices;
 pub mod expiry;

@@ -274,6 +274,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    blobs (id) {
+        id -> Text,
+        owner_id -> DbUuid,
+        purpose -> Text,
+        max_bytes -> BigInt,
+        sha256 -> Nullable<Text>,
+        created_at -> DbTimestamp,
+        attached_at -> Nullable<DbTimestamp>,
+        doomed_at -> Nullable<DbTimestamp>,
+    }
+}
+
 diesel::joinable!(read_markers -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
@@ -303,5 +319,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     game_invites,
     read_markers,
     presence_sessions,
-    user_presence
+    user_presence,
+    blobs
 );

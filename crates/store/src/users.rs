@@ -204,7 +204,8 @@ pub fn set_password_hash(
 /// Deletes the account; its devices, refresh tokens, streams and messages
 /// go with it (FK cascades), and so do the stream events of its devices and
 /// of the messages it sent or received directly (removed here: `device_events` has no foreign
-/// keys). `false` if there was no such user. Call inside a transaction.
+/// keys); its blobs are doomed. `false` if there was no such user. Call
+/// inside a transaction.
 pub fn delete(conn: &mut DbConn, id: UserId) -> StoreResult<bool> {
     let user = Id::from(id);
     diesel::delete(
@@ -233,6 +234,19 @@ pub fn delete(conn: &mut DbConn, id: UserId) -> StoreResult<bool> {
     )
     .execute(&mut conn.0)
     .db()?;
+    // Its blobs, and those of the messages going with it, are deleted from
+    // the blob store by the next sweep.
+    let gone: Vec<Id> = messages::table
+        .filter(
+            messages::sender_id
+                .eq(user)
+                .or(messages::recipient_id.eq(Some(user))),
+        )
+        .select(messages::id)
+        .load(&mut conn.0)
+        .db()?;
+    crate::blobs::doom_of_messages(conn, &gone, crate::now())?;
+    crate::blobs::doom_of_owner(conn, id, crate::now())?;
     let n = diesel::delete(users::table.filter(users::id.eq(user)))
         .execute(&mut conn.0)
         .db()?;

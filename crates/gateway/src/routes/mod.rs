@@ -8,6 +8,7 @@ use actix_web::web;
 use crate::error::method_not_allowed;
 
 pub mod auth;
+pub mod blobs;
 pub mod blocks;
 pub mod contacts;
 pub mod conversations;
@@ -73,6 +74,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/users/{username}/presence").route(web::get().to(presence::show::show)),
         )
         .service(resource("/v1/presence").route(web::get().to(presence::list::list)))
+        .service(resource("/v1/blobs").route(web::post().to(blobs::upload::upload)))
+        .service(
+            resource("/v1/blobs/{blob_id}/download")
+                .route(web::post().to(blobs::download::download)),
+        )
         .service(
             resource("/v1/conversations")
                 .route(web::get().to(conversations::list::list))

@@ -134,6 +134,12 @@ pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>
             "game_invite: game invitations are for direct conversations only; the invitee is the other member",
         )
         .frame(),
+        Ok(Outcome::BlobNotFound) => Refusal::new(
+            id,
+            FrameErrorCode::NotFound,
+            "blobId: no such blob of yours; ask POST /v1/blobs for one and upload it first",
+        )
+        .frame(),
         Ok(Outcome::MessageIdTaken) => Refusal::new(
             id,
             FrameErrorCode::MessageIdTaken,

@@ -152,6 +152,7 @@ pub fn delete(conn: &mut DbConn, id: Uuid) -> StoreResult<bool> {
         .load(&mut conn.0)
         .db()?;
     crate::streams::erase_message_events(conn, &ids)?;
+    crate::blobs::doom_of_messages(conn, &ids, crate::now())?;
     diesel::delete(messages::table.filter(of_it))
         .execute(&mut conn.0)
         .db()?;

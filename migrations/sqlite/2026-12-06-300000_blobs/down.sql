@@ -1,0 +1,3 @@
+DROP INDEX users_avatar_blob_id_idx;
+DROP INDEX messages_blob_id_idx;
+DROP TABLE blobs;
