@@ -12,6 +12,7 @@ mod asyncapi;
 mod attacker_tokens;
 mod auth_flow;
 mod authz_matrix;
+mod blindness;
 mod blocks;
 mod common;
 mod contacts;

@@ -23,8 +23,8 @@ pub mod social;
 pub mod ws;
 
 pub use account::{ChangePasswordRequest, DeleteAccountRequest, Me, UpdateMeRequest};
-pub use blobs::{BlobGrant, BlobPurpose, UploadRequest};
 pub use auth::{CredentialsRequest, RefreshRequest, TokenResponse};
+pub use blobs::{BlobGrant, BlobPurpose, UploadRequest};
 pub use conversations::{
     AddMemberRequest, AddMemberResponse, AddOutcome, AddPolicy, AssignableRole, Conversation,
     ConversationKind, ConversationList, CreateConversationRequest, CreateDirect, CreateGroup,

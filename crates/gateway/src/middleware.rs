@@ -2,7 +2,8 @@
 //! `X-Request-Id` or generated, and echoed back), a tracing span carrying it,
 //! one access log line, and the Prometheus request metrics labelled by the
 //! matched route pattern (never the raw path, so cardinality stays bounded
-//! and no identifier or secret in a URL reaches a log or a metric).
+//! and no identifier or secret in a URL reaches a log or a metric); and
+//! [`blind`], the gate that keeps bytes out of the gateway.
 
 use std::time::Instant;
 
@@ -26,6 +27,65 @@ fn request_id(req: &ServiceRequest) -> String {
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The gateway takes small JSON bodies only, on every route: a body with a
+/// `Content-Length` over `limit` is refused with 413, a body without one
+/// (chunked) with 413 too, and a non-empty body that is not
+/// `application/json` with 415, all before any handler runs and before the
+/// body is read. Bytes (ciphertext, files) go to the blob store, never here
+/// (`blindness` tests).
+fn gate(req: &ServiceRequest, limit: usize) -> Result<(), crate::error::ApiError> {
+    use crate::error::ApiError;
+    use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+    let headers = req.headers();
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "bodies must have a Content-Length of at most {limit} bytes"
+        )));
+    }
+    let length = match headers.get(CONTENT_LENGTH) {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            // Unreadable: treated as too long (the HTTP layer refuses most
+            // malformed lengths before this).
+            .unwrap_or(u64::MAX),
+    };
+    if length > limit as u64 {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the body must be at most {limit} bytes"
+        )));
+    }
+    if length > 0 {
+        let json = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(ApiError::UnsupportedMediaType(
+                "the body must be application/json".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The middleware around [`gate`], with the limit `server.max_body_bytes`.
+pub async fn blind(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let limit = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map_or(0, |s| s.settings.server.max_body_bytes);
+    match gate(&req, limit) {
+        Ok(()) => Ok(next.call(req).await?.map_into_boxed_body()),
+        Err(e) => Ok(req.error_response(e)),
+    }
 }
 
 pub async fn observe(

@@ -77,6 +77,7 @@ impl Application {
                 .app_data(path_config())
                 .app_data(query_config())
                 .app_data(web::PayloadConfig::new(max_body))
+                .wrap(from_fn(middleware::blind))
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .service(web::redirect("/docs", "/docs/"))

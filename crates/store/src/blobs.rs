@@ -24,7 +24,9 @@ use crate::UserId;
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
 use crate::history::visible_to;
-use crate::schema::{blocks, blobs, conversation_members, device_events, device_streams, messages, users};
+use crate::schema::{
+    blobs, blocks, conversation_members, device_events, device_streams, messages, users,
+};
 use crate::sql_types::{Id, Ts};
 
 /// What a blob is for.
@@ -350,11 +352,7 @@ pub struct Deadlines {
 /// retention, orphans, delivered. Each step reads an index range; the
 /// delivered step checks, per attached blob old enough, that no device
 /// still has an unacknowledged copy of a message that carries it.
-pub fn due(
-    conn: &mut DbConn,
-    d: Deadlines,
-    limit: u32,
-) -> StoreResult<Vec<(String, Reason)>> {
+pub fn due(conn: &mut DbConn, d: Deadlines, limit: u32) -> StoreResult<Vec<(String, Reason)>> {
     let limit = i64::from(limit);
     let mut out: Vec<(String, Reason)> = Vec::new();
     let take = |ids: Vec<String>, reason: Reason, out: &mut Vec<(String, Reason)>| {
@@ -391,11 +389,11 @@ pub fn due(
                 blobs::attached_at
                     .is_null()
                     .and(blobs::purpose.ne(Purpose::Avatar.as_str()))
-                    .or(blobs::purpose.eq(Purpose::Avatar.as_str()).and(
-                        diesel::dsl::not(diesel::dsl::exists(
+                    .or(blobs::purpose
+                        .eq(Purpose::Avatar.as_str())
+                        .and(diesel::dsl::not(diesel::dsl::exists(
                             users::table.filter(users::avatar_blob_id.eq(blobs::id.nullable())),
-                        )),
-                    )),
+                        )))),
             )
             .order(blobs::created_at.asc())
             .select(blobs::id)
@@ -412,9 +410,7 @@ pub fn due(
             .inner_join(
                 device_streams::table.on(device_streams::device_id.eq(device_events::device_id)),
             )
-            .inner_join(
-                messages::table.on(messages::id.nullable().eq(device_events::message_id)),
-            )
+            .inner_join(messages::table.on(messages::id.nullable().eq(device_events::message_id)))
             .filter(messages::blob_id.eq(blobs::id.nullable()))
             .filter(device_events::kind.eq(crate::streams::EventKind::Message.code()))
             .filter(device_events::seq.gt(device_streams::acked_seq));

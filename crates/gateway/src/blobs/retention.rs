@@ -52,7 +52,8 @@ pub fn start(store: Store, service: BlobService) {
 fn deadlines(service: &BlobService) -> Deadlines {
     let s = service.settings();
     let now = passerelle_store::now();
-    let ago = |secs: u64| now - chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 4));
+    let ago =
+        |secs: u64| now - chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 4));
     Deadlines {
         orphan_before: ago(s.orphan_grace_secs),
         delivered_before: ago(s.delivered_grace_secs),
@@ -77,9 +78,7 @@ pub async fn sweep(store: &Store, service: &BlobService, client: &reqwest::Clien
         let full = due.len() == PASS as usize;
         let results: Vec<Option<(String, Reason)>> = futures_util::stream::iter(due)
             .map(|(id, reason)| async move {
-                delete(service, client, &id)
-                    .await
-                    .then_some((id, reason))
+                delete(service, client, &id).await.then_some((id, reason))
             })
             .buffer_unordered(IN_FLIGHT)
             .collect()
@@ -119,7 +118,9 @@ async fn delete(service: &BlobService, client: &reqwest::Client, id: &str) -> bo
         .send()
         .await
     {
-        Ok(resp) if resp.status().is_success() || resp.status() == reqwest::StatusCode::NOT_FOUND => {
+        Ok(resp)
+            if resp.status().is_success() || resp.status() == reqwest::StatusCode::NOT_FOUND =>
+        {
             true
         }
         Ok(resp) => {

@@ -63,15 +63,20 @@ pub async fn upload(
         BlobPurpose::Avatar => Purpose::Avatar,
     };
     let id = blobs::new_id();
-    let (row_id, owner, size, digest) = (id.clone(), caller.user_id, body.size, body.sha256.clone());
+    let (row_id, owner, size, digest) =
+        (id.clone(), caller.user_id, body.size, body.sha256.clone());
     let now = passerelle_store::now();
     state
         .store
         .run(move |c| blobs::insert(c, &row_id, owner, purpose, size, digest.as_deref(), now))
         .await?;
-    let grant = state
-        .blobs
-        .grant(caller.user_id.0, &id, BlobOp::Put, Some(body.size), body.sha256)?;
+    let grant = state.blobs.grant(
+        caller.user_id.0,
+        &id,
+        BlobOp::Put,
+        Some(body.size),
+        body.sha256,
+    )?;
     metrics::counter!("passerelle_blob_grants_total", "op" => "put").increment(1);
     Ok(HttpResponse::Created().json(grant))
 }
