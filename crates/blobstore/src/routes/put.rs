@@ -4,7 +4,7 @@
 //! caps, digest, create-only), so an oversized or replayed upload is never
 //! read. Answers 201 `{"id", "size", "sha256"}`.
 
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use passerelle_auth::BlobOp;
@@ -78,12 +78,17 @@ pub async fn put(
 }
 
 /// `Content-Length` is required: the size caps are checked against it
-/// before the body is read.
+/// before the body is read. A request with neither `Content-Length` nor
+/// `Transfer-Encoding` has an empty body (RFC 9112, 6.3), so it counts as
+/// `Content-Length: 0`; a chunked one is refused with 411.
 fn content_length(req: &HttpRequest) -> Result<u64, BlobError> {
-    let value = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .ok_or(BlobError::LengthRequired)?;
+    let Some(value) = req.headers().get(CONTENT_LENGTH) else {
+        return if req.headers().contains_key(TRANSFER_ENCODING) {
+            Err(BlobError::LengthRequired)
+        } else {
+            Ok(0)
+        };
+    };
     value
         .to_str()
         .ok()
