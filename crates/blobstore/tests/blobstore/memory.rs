@@ -86,7 +86,10 @@ impl Binary {
     }
 }
 
-async fn large_blob_round_trip(bin: &Binary, issuer: &CapabilityIssuer) {
+/// `max_growth_mib`: the local backend holds one read or write chunk per
+/// transfer; the S3 one up to one part (8 MiB by default) plus the HTTP
+/// client's buffers.
+async fn large_blob_round_trip(bin: &Binary, issuer: &CapabilityIssuer, max_growth_mib: u64) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -166,7 +169,7 @@ async fn large_blob_round_trip(bin: &Binary, issuer: &CapabilityIssuer) {
         BLOB / (1024 * 1024)
     );
     assert!(
-        growth_mib < 20,
+        growth_mib < max_growth_mib,
         "the server's peak RSS grew by {growth_mib} MiB for a 50 MiB blob"
     );
 }
@@ -188,7 +191,7 @@ async fn large_blob_streams_through_the_binary_in_bounded_memory() {
         ),
     ])
     .await;
-    large_blob_round_trip(&bin, &CapabilityIssuer::new(keys, ISSUER)).await;
+    large_blob_round_trip(&bin, &CapabilityIssuer::new(keys, ISSUER), 16).await;
     bin.terminate().await;
 }
 
@@ -229,7 +232,7 @@ async fn s3_large_blob_streams_through_the_binary_in_bounded_memory() {
         ),
     ])
     .await;
-    large_blob_round_trip(&bin, &CapabilityIssuer::new(keys, ISSUER)).await;
+    large_blob_round_trip(&bin, &CapabilityIssuer::new(keys, ISSUER), 32).await;
     bin.terminate().await;
     drop(weed);
 }
