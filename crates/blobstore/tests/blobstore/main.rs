@@ -6,6 +6,9 @@
 //! uploads and downloads a large blob through the spawned binary and
 //! watches its RSS.
 
+// Test helpers panic to fail the test.
+#![allow(clippy::expect_used)]
+
 mod common;
 mod memory;
 mod scenarios;
