@@ -36,8 +36,13 @@ fmt: ## Format the code
 openapi: ## Regenerate openapi/openapi.json from the code
 	$(CARGO) run --quiet --bin passerelle -- openapi > openapi/openapi.json
 
-release: ## Optimised binary in target/release/passerelle
-	$(CARGO) build --release --bin passerelle
+release: ## Optimised binaries in target/release/ (passerelle, passerelle-blobstore)
+	$(CARGO) build --release --bin passerelle --bin passerelle-blobstore
+
+.PHONY: blobstore
+blobstore: ## Run the blob store (local dir ./data/blobs, 127.0.0.1:8090; keys from the gateway on :8080)
+	PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL=$${PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL:-http://127.0.0.1:8080/.well-known/jwks.json} \
+	$(CARGO) run --bin passerelle-blobstore
 
 .PHONY: bench bench-expiry
 bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/

@@ -189,9 +189,16 @@ impl CapabilityVerifier {
         Self::from_public(keys, issuer, leeway_secs)
     }
 
-    /// Verifies with one Ed25519 public key (SPKI PEM).
+    /// Verifies with one Ed25519 public key (SPKI PEM). The key's id is its
+    /// RFC 7638 thumbprint, as the gateway names it, so the gateway's
+    /// capabilities (which always carry a `kid`) verify with it.
     pub fn from_public_pem(pem: &str, issuer: &str, leeway_secs: u64) -> Result<Self, AuthError> {
-        Self::from_public(vec![key_from_pem(pem)?], issuer, leeway_secs)
+        use ed25519_dalek::pkcs8::DecodePublicKey;
+        let mut key = key_from_pem(pem)?;
+        if let Ok(public) = ed25519_dalek::VerifyingKey::from_public_key_pem(pem) {
+            key.kid = Some(crate::keys::ed25519_kid(&public));
+        }
+        Self::from_public(vec![key], issuer, leeway_secs)
     }
 
     /// Fetches the gateway's JWKS from `url` (blocking: call it at start,
@@ -268,8 +275,12 @@ mod tests {
     use crate::keys::generate_ed25519_pem;
 
     fn keys() -> KeySet {
+        keys_and_pem().0
+    }
+
+    fn keys_and_pem() -> (KeySet, String) {
         let pem = generate_ed25519_pem().expect("pem");
-        KeySet::ed25519_from_pem(&pem, &[]).expect("keys")
+        (KeySet::ed25519_from_pem(&pem, &[]).expect("keys"), pem)
     }
 
     fn grant(op: BlobOp) -> Grant {
@@ -285,7 +296,7 @@ mod tests {
 
     #[test]
     fn a_capability_is_for_one_blob_and_one_operation() {
-        let keys = keys();
+        let (keys, pem) = keys_and_pem();
         let issuer = CapabilityIssuer::new(keys.clone(), "gw");
         let cap = issuer.issue(grant(BlobOp::Put)).expect("issue");
         let own = CapabilityVerifier::from_key_set(keys.clone(), "gw", 0);
@@ -298,6 +309,17 @@ mod tests {
         let public = CapabilityVerifier::from_jwks(&keys.jwks().to_string(), "gw", 0)
             .expect("jwks verifier");
         assert!(public.verify(&cap.token, "b_1", BlobOp::Put).is_ok());
+        // So does the public key alone (a PEM file).
+        let public_pem = {
+            use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePublicKey};
+            let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).expect("signing key");
+            signing
+                .verifying_key()
+                .to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+                .expect("public pem")
+        };
+        let from_pem = CapabilityVerifier::from_public_pem(&public_pem, "gw", 0).expect("pem");
+        assert!(from_pem.verify(&cap.token, "b_1", BlobOp::Put).is_ok());
         // Another issuer name, another key set: refused.
         let other = CapabilityVerifier::from_key_set(keys.clone(), "other", 0);
         assert!(other.verify(&cap.token, "b_1", BlobOp::Put).is_err());

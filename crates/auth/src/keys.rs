@@ -74,7 +74,7 @@ impl std::fmt::Debug for KeySet {
 }
 
 /// RFC 7638 thumbprint of an Ed25519 public key (members in lexical order).
-fn ed25519_kid(public: &VerifyingKey) -> String {
+pub(crate) fn ed25519_kid(public: &VerifyingKey) -> String {
     let x = URL_SAFE_NO_PAD.encode(public.as_bytes());
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
