@@ -13,6 +13,7 @@ mod attacker_tokens;
 mod auth_flow;
 mod authz_matrix;
 mod blindness;
+mod blob_flow;
 mod blobs;
 mod blocks;
 mod common;

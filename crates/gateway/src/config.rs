@@ -113,6 +113,10 @@ pub struct BlobSettings {
     pub retention_days: u64,
     /// How often each node sweeps blobs to delete.
     pub sweep_interval_secs: u64,
+    /// The embedded blob store's storage: a local directory (by default
+    /// `<data_dir>/blobs`) or an S3-compatible bucket; the same keys as
+    /// `passerelle-blobstore`'s `[storage]` (docs/blobstore.md).
+    pub storage: passerelle_blobstore::config::StorageSettings,
 }
 
 impl Default for BlobSettings {
@@ -130,6 +134,7 @@ impl Default for BlobSettings {
             delivered_grace_secs: 86_400,
             retention_days: 30,
             sweep_interval_secs: 60,
+            storage: passerelle_blobstore::config::StorageSettings::default(),
         }
     }
 }

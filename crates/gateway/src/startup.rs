@@ -49,6 +49,7 @@ pub struct Application {
     fanout: Fanout,
     node: uuid::Uuid,
     presence: PresenceService,
+    blobs: crate::blobs::BlobService,
 }
 
 impl Application {
@@ -59,6 +60,7 @@ impl Application {
         let hub = state.hub.clone();
         let (store, fanout, node) = (state.store.clone(), state.fanout.clone(), state.node);
         let presence = state.presence.clone();
+        let blobs = state.blobs.clone();
         let listener = TcpListener::bind(settings.server.bind)?;
         let addr = listener.local_addr()?;
         let workers = match settings.server.workers {
@@ -108,6 +110,7 @@ impl Application {
             fanout,
             node,
             presence,
+            blobs,
         })
     }
 
@@ -142,6 +145,7 @@ impl Application {
                 .ok();
         });
         let served = self.server.await;
+        self.blobs.stop().await;
         let presence = self.presence.clone();
         let retiring = async move {
             presence.retire().await;
@@ -307,11 +311,18 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         Duration::from_secs(settings.conversations.expiry_sweep_secs),
     ));
     let blob_settings = settings.blobs.clone();
+    let embedded = if blob_settings.embedded {
+        Some(start_blob_store(&settings, keys.clone()).await?)
+    } else {
+        None
+    };
+    let bound = embedded.as_ref().map(|(addr, _)| *addr);
     let blobs = crate::blobs::BlobService::new(
         passerelle_auth::CapabilityIssuer::new(keys.clone(), &settings.auth.issuer),
         blob_settings.clone(),
-        blob_settings.public_url(None),
-        blob_settings.internal(None),
+        blob_settings.public_url(bound),
+        blob_settings.internal(bound),
+        embedded.map(|(_, stop)| stop),
     );
     crate::blobs::retention::start(store.clone(), blobs.clone());
     Ok(AppState {
@@ -332,6 +343,38 @@ async fn build_state(settings: Arc<Settings>) -> Result<AppState, BoxError> {
         jwks: Arc::new(keys.jwks()),
         settings,
     })
+}
+
+/// Starts the embedded blob store on `blobs.bind`, checking capabilities
+/// with this gateway's own keys; returns where it listens and how to stop
+/// it.
+async fn start_blob_store(
+    settings: &Settings,
+    keys: KeySet,
+) -> Result<(SocketAddr, passerelle_blobstore::StopHandle), BoxError> {
+    let mut store = passerelle_blobstore::Settings::default();
+    store.server.bind = settings.blobs.bind;
+    store.server.workers = settings.server.workers;
+    store.max_blob_bytes = settings.blobs.max_bytes;
+    store.storage = settings.blobs.storage.clone();
+    if store.storage.local.dir == passerelle_blobstore::config::LocalSettings::default().dir {
+        store.storage.local.dir = settings.data_dir.join("blobs");
+    }
+    let verifier = passerelle_auth::CapabilityVerifier::from_key_set(
+        keys,
+        &settings.auth.issuer,
+        settings.auth.leeway_secs,
+    );
+    let server = passerelle_blobstore::build(store, verifier).await?;
+    let addr = server.local_addr();
+    let stop = server.handle();
+    tokio::spawn(async move {
+        if let Err(e) = server.run().await {
+            tracing::error!(error = %e, "the embedded blob store stopped");
+        }
+    });
+    tracing::info!(addr = %addr, "embedded blob store listening");
+    Ok((addr, stop))
 }
 
 fn read(path: &std::path::Path) -> Result<String, BoxError> {

@@ -11,6 +11,8 @@
 //! key namespace per test). If the configured Postgres or Redis cannot be
 //! reached the test fails; it never skips.
 //!
+//! [`weed::Weed`] starts a SeaweedFS S3 server for the blob-store tests.
+//!
 //! Child processes rather than in-process servers: every node gets its own
 //! global logger and metrics recorder, a test can kill a node like an
 //! operator would, and what is tested is exactly the shipped binary.
@@ -20,6 +22,7 @@
 
 mod backend;
 mod server;
+pub mod weed;
 
 pub use backend::{Backend, TestDatabase};
 pub use server::{TestServer, TestServerBuilder};

@@ -39,6 +39,7 @@ impl TestServerBuilder {
         for (k, v) in [
             ("PASSERELLE__SERVER__BIND", "127.0.0.1:0"),
             ("PASSERELLE__SERVER__WORKERS", "1"),
+            ("PASSERELLE__BLOBS__BIND", "127.0.0.1:0"),
             // Many nodes share one Postgres (100 connections by default).
             ("PASSERELLE__DATABASE__POOL_SIZE", "4"),
             ("PASSERELLE__LOG__FORMAT", "json"),
@@ -187,6 +188,12 @@ impl TestServer {
 
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
+    }
+
+    /// The PostgreSQL URL of this deployment's database (`None` on the
+    /// embedded backend, whose file is in [`Self::data_dir`]).
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.url()
     }
 
     /// The Redis key namespace of this deployment.

@@ -57,11 +57,11 @@ impl Harness {
         Self::start(settings, dir).await
     }
 
-    pub async fn s3(weed: &crate::weed::Weed) -> Self {
+    pub async fn s3(weed: &passerelle_test_support::weed::Weed) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut settings = Self::settings();
         settings.storage.backend = BackendKind::S3;
-        settings.storage.s3 = weed.settings();
+        settings.storage.s3 = s3_settings(weed);
         // Small parts, so multipart uploads are exercised with small blobs.
         settings.storage.s3.part_bytes = 5 * 1024 * 1024;
         Self::start(settings, dir).await
@@ -208,4 +208,20 @@ pub async fn assert_error(resp: reqwest::Response, status: StatusCode, code: &st
 
 fn uuid_like() -> String {
     uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Settings for the S3 backend on `weed` (any credentials work there).
+pub fn s3_settings(
+    weed: &passerelle_test_support::weed::Weed,
+) -> passerelle_blobstore::config::S3Settings {
+    passerelle_blobstore::config::S3Settings {
+        endpoint: weed.endpoint(),
+        region: "us-east-1".into(),
+        bucket: weed.bucket.clone(),
+        prefix: "blobs".into(),
+        access_key_id: Some("test".to_owned().into()),
+        secret_access_key: Some("test-secret".to_owned().into()),
+        path_style: true,
+        ..passerelle_blobstore::config::S3Settings::default()
+    }
 }

@@ -12,7 +12,6 @@
 mod common;
 mod memory;
 mod scenarios;
-mod weed;
 
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -30,7 +29,7 @@ macro_rules! suite {
         #[tokio::test]
         #[ignore = "needs SeaweedFS (weed): runs on the full pass (-- --include-ignored)"]
         async fn s3_backend_passes_every_scenario() {
-            let weed = crate::weed::Weed::start().await;
+            let weed = passerelle_test_support::weed::Weed::start().await;
             let h = crate::common::Harness::s3(&weed).await;
             $(
                 eprintln!("s3 scenario: {}", stringify!($name));

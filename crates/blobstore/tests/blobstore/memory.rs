@@ -199,7 +199,7 @@ async fn large_blob_streams_through_the_binary_in_bounded_memory() {
 #[ignore = "needs SeaweedFS (weed): runs on the full pass (-- --include-ignored)"]
 async fn s3_large_blob_streams_through_the_binary_in_bounded_memory() {
     use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePublicKey};
-    let weed = crate::weed::Weed::start().await;
+    let weed = passerelle_test_support::weed::Weed::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let (keys, pem) = new_keys();
     let public = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem)
@@ -209,7 +209,7 @@ async fn s3_large_blob_streams_through_the_binary_in_bounded_memory() {
         .expect("public pem");
     let key_file = dir.path().join("public.pem");
     std::fs::write(&key_file, public).expect("pem");
-    let s3 = weed.settings();
+    let s3 = crate::common::s3_settings(&weed);
     let bin = Binary::start(vec![
         ("PASSERELLE_BLOBS__STORAGE__BACKEND".into(), "s3".into()),
         (

@@ -34,6 +34,8 @@ struct Inner {
     /// The blob store's base URL as this gateway reaches it.
     internal_url: String,
     settings: BlobSettings,
+    /// The embedded blob store, when this process runs one.
+    embedded: Option<passerelle_blobstore::StopHandle>,
 }
 
 impl BlobService {
@@ -42,6 +44,7 @@ impl BlobService {
         settings: BlobSettings,
         public_url: String,
         internal_url: String,
+        embedded: Option<passerelle_blobstore::StopHandle>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -49,7 +52,16 @@ impl BlobService {
                 public_url,
                 internal_url,
                 settings,
+                embedded,
             }),
+        }
+    }
+
+    /// Stops the embedded blob store (if any), letting transfers in flight
+    /// finish.
+    pub async fn stop(&self) {
+        if let Some(stop) = &self.inner.embedded {
+            stop.stop(true).await;
         }
     }
 

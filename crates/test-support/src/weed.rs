@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use passerelle_blobstore::config::S3Settings;
-
 pub struct Weed {
     child: tokio::process::Child,
     pub s3_port: u16,
@@ -127,23 +125,16 @@ impl Weed {
         }
     }
 
-    fn log(&self) -> String {
+    /// The last lines of weed's log.
+    pub fn log(&self) -> String {
         let text = std::fs::read_to_string(self._dir.path().join("weed.log")).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(30).collect();
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
     }
 
-    pub fn settings(&self) -> S3Settings {
-        S3Settings {
-            endpoint: format!("http://127.0.0.1:{}", self.s3_port),
-            region: "us-east-1".into(),
-            bucket: self.bucket.clone(),
-            prefix: "blobs".into(),
-            access_key_id: Some("test".to_owned().into()),
-            secret_access_key: Some("test-secret".to_owned().into()),
-            path_style: true,
-            ..S3Settings::default()
-        }
+    /// The S3 endpoint (`http://127.0.0.1:<port>`); any credentials work.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
     }
 }
 
