@@ -271,3 +271,152 @@ async fn canary_bytes_stay_in_the_blob_store_on_s3() {
     );
     drop(weed);
 }
+
+/// A node whose blob sweep runs every second with one-second graces.
+async fn sweeping_server() -> TestServer {
+    builder()
+        .env("PASSERELLE__BLOBS__SWEEP_INTERVAL_SECS", "1")
+        .env("PASSERELLE__BLOBS__ORPHAN_GRACE_SECS", "1")
+        .env("PASSERELLE__BLOBS__DELIVERED_GRACE_SECS", "1")
+        .spawn()
+        .await
+}
+
+/// Uploads `size` bytes as a new `purpose` blob of `d`; returns its id and
+/// its upload grant's URL.
+async fn uploaded(s: &TestServer, d: &Device, purpose: &str, size: usize) -> (String, String) {
+    let grant = crate::blobs::upload_grant(s, d, purpose, size as u64).await;
+    let bytes = vec![7_u8; size];
+    let digest = hex(&Sha256::digest(&bytes));
+    let url = grant["url"].as_str().expect("url").to_owned();
+    let resp = s
+        .http()
+        .put(&url)
+        .bearer_auth(grant["token"].as_str().expect("token"))
+        .header("x-content-sha256", digest)
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    (grant["blobId"].as_str().expect("id").to_owned(), url)
+}
+
+/// Whether the blob store still has the blob, asked with a download
+/// capability obtained while it was readable.
+async fn stored(s: &TestServer, url: &str, token: &str) -> bool {
+    let resp = s
+        .http()
+        .head(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("head");
+    match resp.status() {
+        StatusCode::OK => true,
+        StatusCode::NOT_FOUND => false,
+        other => panic!("unexpected {other}"),
+    }
+}
+
+/// Waits (up to 10 s) until the blob store no longer has it.
+async fn until_deleted(s: &TestServer, url: &str, token: &str) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stored(s, url, token).await {
+        assert!(tokio::time::Instant::now() < deadline, "{url} still stored");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn download_token(s: &TestServer, d: &Device, blob: &str) -> String {
+    let resp = download_grant(s, Some(d), blob).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    json(resp).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_sweep_deletes_blobs_of_retracted_orphaned_and_delivered_messages_only() {
+    let s = sweeping_server().await;
+    let alice = register(&s, "sweep_alice").await;
+    let bob = register(&s, "sweep_bob").await;
+    let (mut a1, _) = ws_resumed(&s, &alice, None).await;
+    let (mut b1, _) = ws_resumed(&s, &bob, None).await;
+
+    // Never sent: gone after the orphan grace.
+    let (orphan, orphan_url) = uploaded(&s, &alice, "attachment", 100).await;
+    let orphan_token = download_token(&s, &alice, &orphan).await;
+    // Retracted: gone at the next sweep.
+    let (retracted, retracted_url) = uploaded(&s, &alice, "message", 100).await;
+    let m = message_to(&bob.user_id);
+    assert!(matches!(
+        send_with_blob(&mut a1, m.clone(), &retracted).await,
+        ServerFrame::Sent { .. }
+    ));
+    let retracted_token = download_token(&s, &bob, &retracted).await;
+    // Delivered to every device (Bob's and Alice's own copy): gone after
+    // the delivered grace. Not acknowledged yet: kept.
+    let (delivered, delivered_url) = uploaded(&s, &alice, "message", 100).await;
+    let kept_token = download_token(&s, &alice, &delivered).await;
+    let m2 = message_to(&bob.user_id);
+    assert!(matches!(
+        send_with_blob(&mut a1, m2.clone(), &delivered).await,
+        ServerFrame::Sent { .. }
+    ));
+    let delivered_token = download_token(&s, &bob, &delivered).await;
+
+    let conversation = {
+        let list = json(call(&s, &alice, Method::GET, "/v1/conversations", None).await).await;
+        list["conversations"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let resp = call(
+        &s,
+        &alice,
+        Method::DELETE,
+        &format!("/v1/conversations/{conversation}/messages/{}", m.message_id),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    until_deleted(&s, &retracted_url, &retracted_token).await;
+    until_deleted(&s, &orphan_url, &orphan_token).await;
+    // Bob has not acknowledged the second message: it stays (well past
+    // the one-second grace).
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        stored(&s, &delivered_url, &delivered_token).await,
+        "not delivered yet"
+    );
+
+    // Every device acknowledges: Bob's everything he got; Alice's device
+    // its own copies (a new session of it replays them).
+    let seq = drain(&mut b1, 300)
+        .await
+        .iter()
+        .filter_map(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+        .filter_map(|v| v["seq"].as_u64())
+        .max()
+        .expect("bob got events");
+    b1.ack(seq).await.expect("ack");
+    let (mut a2, replayed) = ws_resumed(&s, &alice, None).await;
+    let seq = replayed
+        .iter()
+        .filter_map(ServerFrame::seq)
+        .max()
+        .expect("alice's copies");
+    a2.ack(seq).await.expect("ack");
+    until_deleted(&s, &delivered_url, &kept_token).await;
+    assert!(metric(&s, "passerelle_blobs_deleted_total{reason=\"doomed\"}").await >= 1.0);
+    assert!(metric(&s, "passerelle_blobs_deleted_total{reason=\"orphan\"}").await >= 1.0);
+    assert!(metric(&s, "passerelle_blobs_deleted_total{reason=\"delivered\"}").await >= 1.0);
+    // Gone means not granted either.
+    assert_eq!(
+        download_grant(&s, Some(&bob), &delivered).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
