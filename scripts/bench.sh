@@ -75,6 +75,7 @@ trap 'exit 130' INT TERM
 # limit, and light argon2 so that setup takes seconds, not minutes.
 GW_ENV=(
     PASSERELLE__LOG__FILTER=warn
+    PASSERELLE__BLOBS__BIND=127.0.0.1:0
     PASSERELLE__LIMITS__REGISTER_PER_ADDRESS=0
     PASSERELLE__LIMITS__LOGIN_PER_ADDRESS=0
     PASSERELLE__LIMITS__LOGIN_PER_USERNAME=0

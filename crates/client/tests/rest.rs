@@ -47,6 +47,7 @@ impl Server {
             .current_dir(dir.path())
             .env("PASSERELLE__DATA_DIR", dir.path().join("data"))
             .env("PASSERELLE__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .env("PASSERELLE__BLOBS__BIND", "127.0.0.1:0")
             .env("PASSERELLE__AUTH__ARGON2__MEMORY_KIB", "1024")
             .env("PASSERELLE__AUTH__ARGON2__ITERATIONS", "1")
             .env_remove("DATABASE_URL")
