@@ -15,6 +15,7 @@ pub mod error;
 pub mod games;
 pub mod health;
 pub mod history;
+pub mod receipts;
 pub mod requests;
 pub mod rooms;
 pub mod social;
@@ -33,6 +34,7 @@ pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};
 pub use history::{HistoryQuery, MarkReadRequest, MessagePage, ReadMarker};
+pub use receipts::{MessageReceipts, ReachState, RecipientReceipt};
 pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};
 pub use rooms::LinkRoom;
 pub use social::{

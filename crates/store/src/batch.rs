@@ -13,6 +13,8 @@
 //!    SQLite), moves acknowledged cursors, and writes a delivery receipt for
 //!    each message a recipient device acknowledged, to each of the sender's
 //!    devices. The locks are held from step 3 to the commit only.
+//!    Before the locks, the acknowledging members' delivery markers move
+//!    forward (`delivered`): one row per member and conversation acked.
 //!
 //! Every operation gets its own [`Outcome`]; one refused send does not fail
 //! the others. Events a send causes besides its message (a message request
@@ -35,6 +37,7 @@ use crate::streams::{EventKind, EventRecord, MessageRecord, MessageRow, StreamEv
 use crate::{DeviceId, UserId};
 
 mod cursors;
+mod delivered;
 mod games;
 mod pg;
 mod requests;
@@ -216,6 +219,7 @@ pub fn apply(
         });
     }
     let candidates = newly_delivered(conn, &ranges)?;
+    let marks = delivered::up_to(conn, &ranges)?;
     let senders: HashSet<UserId> = candidates
         .values()
         .flat_map(|(_, ms)| ms.iter().map(|(_, m)| m.sender_id))
@@ -246,6 +250,10 @@ pub fn apply(
         .collect();
     insert_messages(conn, &new_messages)?;
     games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
+    // Delivery markers need no sequence either. The range read above may
+    // have been acknowledged meanwhile by another session of the device:
+    // the markers then move to where they already stand.
+    delivered::advance(conn, &marks, now)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.

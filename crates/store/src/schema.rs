@@ -244,7 +244,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{DbTimestamp, DbUuid};
+
+    delivery_markers (conversation_id, user_id) {
+        conversation_id -> DbUuid,
+        user_id -> DbUuid,
+        message_id -> DbUuid,
+        delivered_at -> DbTimestamp,
+    }
+}
+
 diesel::joinable!(read_markers -> conversations (conversation_id));
+diesel::joinable!(delivery_markers -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
 diesel::joinable!(message_requests -> conversations (conversation_id));
@@ -271,5 +284,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     gateway_nodes,
     message_requests,
     game_invites,
-    read_markers
+    read_markers,
+    delivery_markers
 );

@@ -7,7 +7,8 @@
 //! client can pipeline. The device stream reaches the client only after a
 //! `resume`: first what the database holds after the client's position, then
 //! live events, with the [`Cursor`] making the seam exact. Live-only frames
-//! (`room`, `typing`) are sent as they come. However the loop ends, the session then
+//! (`room`, `typing`) are sent as they come. Right after `ready` the session
+//! sends `unread` (the unread counts, `unread`). However the loop ends, the session then
 //! leaves the link rooms it is in (`rooms`).
 
 use std::sync::Arc;
@@ -178,6 +179,7 @@ impl Conn {
     ) -> Result<std::convert::Infallible, Ending> {
         let ws = self.state.settings.ws.clone();
         self.send_ready().await?;
+        self.send_unread().await?;
         let heartbeat_every = Duration::from_secs(ws.heartbeat_secs.max(1));
         let mut heartbeat = tokio::time::interval(heartbeat_every);
         heartbeat.tick().await;
