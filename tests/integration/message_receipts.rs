@@ -673,3 +673,98 @@ async fn the_member_list_is_left_out_past_a_hundred_recipients() {
         1,
     );
 }
+
+/// Frames until quiet; asserts none is a delivery receipt.
+async fn no_receipt(conn: &mut Connection) {
+    loop {
+        match conn.next_timeout(Duration::from_millis(500)).await {
+            Ok(None) => return,
+            Ok(Some(ServerFrame::Receipt { payload, .. })) => {
+                panic!("a receipt across a block: {payload:?}")
+            }
+            Ok(Some(_)) => {}
+            Err(e) => panic!("connection error: {e}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_per_device_receipt_crosses_a_block_either_way() {
+    let s = server().await;
+    let ann = register(&s, "ann").await;
+    let bob = register(&s, "bob").await;
+    let (mut ca, _) = ws_resumed(&s, &ann, None).await;
+    let (mut cb, _) = ws_resumed(&s, &bob, None).await;
+
+    // Ann blocks Bob and still writes to him (her choice): he gets it, and
+    // his device acknowledging it tells her nothing.
+    set_block(&s, &ann, &bob.user_id, true).await;
+    let x = message_to(&bob.user_id);
+    send(&mut ca, x.clone()).await;
+    let direct = history_conversation(&s, &bob, x.message_id).await;
+    receive(&mut cb, x.message_id).await;
+    // Bob's next send goes through the same writer: the ack is applied.
+    send(&mut cb, message_to(&bob.user_id)).await;
+    no_receipt(&mut ca).await;
+    assert_counts(&state(&s, &ann, &direct, x.message_id).await, 1, 0, 0);
+    set_block(&s, &ann, &bob.user_id, false).await;
+
+    // Bob has Ann's next message, then blocks her before acknowledging it:
+    // no receipt either.
+    let y = message_to(&bob.user_id);
+    send(&mut ca, y.clone()).await;
+    let seq = seq_of(&mut cb, y.message_id).await;
+    set_block(&s, &bob, &ann.user_id, true).await;
+    cb.ack(seq).await.expect("ack");
+    send(&mut cb, message_to(&bob.user_id)).await;
+    no_receipt(&mut ca).await;
+    assert_counts(&state(&s, &ann, &direct, y.message_id).await, 1, 0, 0);
+
+    // Without a block, receipts flow as before.
+    set_block(&s, &bob, &ann.user_id, false).await;
+    let z = message_to(&bob.user_id);
+    send(&mut ca, z.clone()).await;
+    receive(&mut cb, z.message_id).await;
+    loop {
+        match next(&mut ca).await {
+            ServerFrame::Receipt { payload, .. } => {
+                assert_eq!(payload.message_id, z.message_id);
+                break;
+            }
+            ServerFrame::Message { .. } => {}
+            other => panic!("expected a receipt, got {other:?}"),
+        }
+    }
+    assert_counts(&state(&s, &ann, &direct, z.message_id).await, 1, 1, 0);
+}
+
+#[tokio::test]
+async fn a_message_requests_requester_learns_delivery_but_not_reading() {
+    let s = server().await;
+    let dora = register(&s, "dora").await;
+    let rita = register(&s, "rita").await;
+    let resp = patch_me(&s, &dora, json!({"messagePolicy": "contacts"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (mut cd, _) = ws_resumed(&s, &dora, None).await;
+    let (mut cr, _) = ws_resumed(&s, &rita, None).await;
+    let x = message_to(&dora.user_id);
+    let x_id = send(&mut cr, x.clone()).await;
+    let request = history_conversation(&s, &dora, x.message_id).await;
+    // Delivery flows while the request is pending (as per-device receipts
+    // do); Dora's reading does not.
+    receive(&mut cd, x.message_id).await;
+    mark_read(&s, &dora, &request, x_id).await;
+    let r = state_reaching(&s, &rita, &request, x.message_id, 1, 0).await;
+    assert_eq!(members(&r), vec![entry(&dora, true, false)]);
+    // Accepted, it is an ordinary conversation.
+    let resp = call(
+        &s,
+        &dora,
+        Method::POST,
+        &format!("/v1/message-requests/{request}/accept"),
+        None,
+    )
+    .await;
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_counts(&state(&s, &rita, &request, x.message_id).await, 1, 1, 1);
+}

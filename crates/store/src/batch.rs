@@ -12,7 +12,8 @@
 //! 4. inserts every device's events (over arrays on Postgres, multi-row on
 //!    SQLite), moves acknowledged cursors, and writes a delivery receipt for
 //!    each message a recipient device acknowledged, to each of the sender's
-//!    devices. The locks are held from step 3 to the commit only.
+//!    devices (not between users on either side of a block:
+//!    `receipt_blocks`). The locks are held from step 3 to the commit only.
 //!    Before the locks, the acknowledging members' delivery markers move
 //!    forward (`delivered`): one row per member and conversation acked.
 //!
@@ -40,6 +41,7 @@ mod cursors;
 mod delivered;
 mod games;
 mod pg;
+mod receipt_blocks;
 mod requests;
 mod route;
 
@@ -218,7 +220,8 @@ pub fn apply(
             to: (*seq).min(cursor.last_seq),
         });
     }
-    let candidates = newly_delivered(conn, &ranges)?;
+    let mut candidates = newly_delivered(conn, &ranges)?;
+    receipt_blocks::drop_blocked(conn, &acks, &mut candidates)?;
     let marks = delivered::up_to(conn, &ranges)?;
     let senders: HashSet<UserId> = candidates
         .values()
