@@ -105,7 +105,7 @@ pub fn summary(conn: &mut DbConn, user: UserId, now: DateTime<Utc>) -> StoreResu
             ))
         })
         .collect();
-    unread.sort_by(|a, b| b.3.cmp(&a.3));
+    unread.sort_by_key(|c| std::cmp::Reverse(c.3));
     let more = unread.len() > SUMMARY_MAX;
     unread.truncate(SUMMARY_MAX);
     let mut out = Summary {
