@@ -725,6 +725,20 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
         ("removed member", &w.removed),
         ("blocked user", &w.blocked),
     ] {
+        // The `unread` frame a session opens with names none of the others'
+        // conversations.
+        let (probe, unread) = ws_with_unread(&s, actor).await;
+        probe.close().await.expect("close");
+        for (what, conversation, _, _) in &w.said {
+            assert!(
+                unread
+                    .conversations
+                    .iter()
+                    .all(|u| u.conversation_id.to_string() != *conversation),
+                "{who}: the unread frame names the {what}"
+            );
+        }
+        cases += 1;
         let (mut c, ready) = ws_ready(&s, actor).await;
         // `resume` from the future is the stream's end: nothing replayed,
         // nobody else's events.
@@ -921,7 +935,7 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
         cases += 1;
     }
     println!("authorization matrix: {cases} (actor, frame) cases over WebSocket");
-    assert_eq!(cases, 3 * (1 + 4 * 4 + 3 + 1) + 1 + 2);
+    assert_eq!(cases, 3 * (1 + 1 + 4 * 4 + 3 + 1) + 1 + 2);
 
     for conn in listening.iter_mut().chain(in_room.iter_mut()) {
         quiet(conn, 300).await;

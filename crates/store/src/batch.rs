@@ -256,7 +256,7 @@ pub fn apply(
     // Delivery markers need no sequence either. The range read above may
     // have been acknowledged meanwhile by another session of the device:
     // the markers then move to where they already stand.
-    delivered::advance(conn, &marks, now)?;
+    delivered::advance(conn, &marks)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.

@@ -120,7 +120,7 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
     delivery_markers::table
         .select(delivery_markers::all_columns)
         .limit(0)
-        .load::<(Id, Id, Id, Ts)>(c)
+        .load::<(Id, Id, Id)>(c)
         .db()?;
     Ok(())
 }

@@ -252,7 +252,6 @@ diesel::table! {
         conversation_id -> DbUuid,
         user_id -> DbUuid,
         message_id -> DbUuid,
-        delivered_at -> DbTimestamp,
     }
 }
 

@@ -3,7 +3,8 @@
 --
 -- One row per member and conversation: the server id (UUID v7, so time
 -- order) of the newest message from someone else that at least one of the
--- member's devices acknowledged, and when the marker last moved. Written
+-- member's devices acknowledged. No time: nothing serves one (a position
+-- says how far a member got, not when), so none is kept. Written
 -- by the routing core in the acknowledgement's batch, forward only (one
 -- row per member and conversation an ack covers, never one per message).
 -- With `read_markers`, it answers "delivered to / read by how many" for a
@@ -14,7 +15,6 @@ CREATE TABLE delivery_markers (
     -- Not a foreign key: the message may be retracted or expire; the
     -- position stays.
     message_id      uuid        NOT NULL,
-    delivered_at    timestamptz NOT NULL,
     PRIMARY KEY (conversation_id, user_id)
 );
 -- Deleting an account.

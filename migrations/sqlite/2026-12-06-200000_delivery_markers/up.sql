@@ -4,7 +4,6 @@ CREATE TABLE delivery_markers (
     conversation_id BLOB NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     user_id         BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     message_id      BLOB NOT NULL,
-    delivered_at    TEXT NOT NULL,
     PRIMARY KEY (conversation_id, user_id)
 );
 CREATE INDEX delivery_markers_user_id_idx ON delivery_markers (user_id);

@@ -14,7 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use crate::UserId;
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{delivery_markers, device_events, messages};
-use crate::sql_types::{Id, Ts};
+use crate::sql_types::Id;
 use crate::streams::{EventKind, to_i64};
 
 /// Where the batch moves markers to: (conversation, member) → server id.
@@ -78,7 +77,7 @@ pub(super) fn up_to(conn: &mut DbConn, ranges: &[AckRange]) -> StoreResult<Marks
 }
 
 /// Moves the markers forward to `marks` (never back), in key order.
-pub(super) fn advance(conn: &mut DbConn, marks: &Marks, now: DateTime<Utc>) -> StoreResult<()> {
+pub(super) fn advance(conn: &mut DbConn, marks: &Marks) -> StoreResult<()> {
     if marks.is_empty() {
         return Ok(());
     }
@@ -88,7 +87,6 @@ pub(super) fn advance(conn: &mut DbConn, marks: &Marks, now: DateTime<Utc>) -> S
                 conversation_id: marks.keys().map(|(conv, _)| *conv).collect(),
                 user_id: marks.keys().map(|(_, user)| user.0).collect(),
                 message_id: marks.values().copied().collect(),
-                delivered_at: now,
             }
             .execute(c)
             .db()?;
@@ -101,14 +99,10 @@ pub(super) fn advance(conn: &mut DbConn, marks: &Marks, now: DateTime<Utc>) -> S
                         delivery_markers::conversation_id.eq(Id(*conversation)),
                         delivery_markers::user_id.eq(Id::from(*user)),
                         delivery_markers::message_id.eq(Id(*id)),
-                        delivery_markers::delivered_at.eq(Ts::new(now)),
                     ))
                     .on_conflict((delivery_markers::conversation_id, delivery_markers::user_id))
                     .do_update()
-                    .set((
-                        delivery_markers::message_id.eq(excluded(delivery_markers::message_id)),
-                        delivery_markers::delivered_at.eq(excluded(delivery_markers::delivered_at)),
-                    ));
+                    .set(delivery_markers::message_id.eq(excluded(delivery_markers::message_id)));
                 // Only forward: `… DO UPDATE … WHERE message_id < excluded`.
                 diesel::query_dsl::methods::FilterDsl::filter(
                     upsert,

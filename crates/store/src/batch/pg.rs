@@ -303,17 +303,14 @@ pub(crate) struct AdvanceDelivered {
     pub conversation_id: Vec<Uuid>,
     pub user_id: Vec<Uuid>,
     pub message_id: Vec<Uuid>,
-    pub delivered_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl QueryFragment<Pg> for AdvanceDelivered {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "INSERT INTO delivery_markers (conversation_id, user_id, message_id, delivered_at) \
-             SELECT v.conversation_id, v.user_id, v.message_id, ",
+            "INSERT INTO delivery_markers (conversation_id, user_id, message_id) \
+             SELECT v.conversation_id, v.user_id, v.message_id FROM unnest(",
         );
-        out.push_bind_param::<Timestamptz, _>(&self.delivered_at)?;
-        out.push_sql(" FROM unnest(");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.conversation_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<SqlUuid>, _>(&self.user_id)?;
@@ -323,7 +320,7 @@ impl QueryFragment<Pg> for AdvanceDelivered {
             ") AS v(conversation_id, user_id, message_id) \
              ORDER BY v.conversation_id, v.user_id \
              ON CONFLICT (conversation_id, user_id) DO UPDATE \
-             SET message_id = excluded.message_id, delivered_at = excluded.delivered_at \
+             SET message_id = excluded.message_id \
              WHERE delivery_markers.message_id < excluded.message_id",
         );
         Ok(())
