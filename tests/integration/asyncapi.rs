@@ -17,7 +17,7 @@ use passerelle_api_types::ws::{
     MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, ReadEvent, Ready, Reauth,
     ReceiptEvent, ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL,
     SendMessage, Sent, ServerFrame, SessionPresence, SetPresence, Synced, TOKEN_PREFIX, Truncated,
-    Typing, TypingEvent, TypingState, UserPresence, close,
+    Typing, TypingEvent, TypingState, Unread, UnreadConversation, UserPresence, close,
 };
 use passerelle_api_types::{GameInviteState, MemberRole, PresenceStatus};
 use serde_json::{Value, json};
@@ -185,6 +185,17 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 acked_seq: 3,
                 heartbeat_secs: 15,
                 token_expires_at: at(),
+            },
+        },
+        ServerFrame::Unread {
+            payload: Unread {
+                conversations: vec![UnreadConversation {
+                    conversation_id: uuid(7),
+                    unread_count: 3,
+                    unread_capped: false,
+                    read_up_to: Some(uuid(5)),
+                }],
+                more: false,
             },
         },
         ServerFrame::Message {
@@ -370,9 +381,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Typing { payload } => (16, schema_of(payload)),
         ServerFrame::Read { payload, .. } => (17, schema_of(payload)),
         ServerFrame::Presence { payload } => (18, schema_of(payload)),
+        ServerFrame::Unread { payload } => (19, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 19;
+const SERVER_VARIANTS: usize = 20;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -579,6 +591,15 @@ fn server_payloads_match_the_rust_types() {
         );
         assert_schema_matches(&doc, &name, &schema);
     }
+    // Objects inside payloads are documented too.
+    let item = UnreadConversation {
+        conversation_id: uuid(7),
+        unread_count: 1,
+        unread_capped: false,
+        read_up_to: None,
+    };
+    let (name, schema) = schema_of(&item);
+    assert_schema_matches(&doc, &name, &schema);
 }
 
 // ---- enums ------------------------------------------------------------------

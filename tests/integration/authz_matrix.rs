@@ -93,10 +93,8 @@ async fn refused(
 async fn ws_ready(s: &TestServer, d: &Device) -> (Connection, Ready) {
     let client = Client::new(&s.url(""));
     let mut conn = client.connect(&d.access).await.expect("websocket");
-    match next(&mut conn).await {
-        ServerFrame::Ready { payload } => (conn, payload),
-        other => panic!("expected ready, got {other:?}"),
-    }
+    let (ready, _unread) = conn.greeting().await.expect("ready, then unread");
+    (conn, ready)
 }
 
 /// A session of `d` resumed at its stream's end: it gets what happens from
@@ -555,6 +553,11 @@ fn attempts(w: &World, me: &Device) -> Vec<Attempt> {
             (Method::POST, "/v1/invites/{c}/decline", None),
             (Method::GET, "/v1/conversations/{c}/messages", None),
             (Method::DELETE, "/v1/conversations/{c}/messages/{m}", None),
+            (
+                Method::GET,
+                "/v1/conversations/{c}/messages/{m}/receipts",
+                None,
+            ),
             (Method::POST, "/v1/message-requests/{c}/accept", None),
             (Method::POST, "/v1/message-requests/{c}/decline", None),
         ];
@@ -698,7 +701,7 @@ async fn every_endpoint_refuses_outsiders_removed_members_blocked_users_and_revo
         cases += 1;
     }
     println!("authorization matrix: {cases} (actor, endpoint) cases over REST");
-    assert_eq!(cases, 4 * (4 * 20 + 4 + 3 + 2 + 1 + 3 + 1));
+    assert_eq!(cases, 4 * (4 * 21 + 4 + 3 + 2 + 1 + 3 + 1));
 
     // Nobody heard anything, and nothing changed.
     for conn in listening.iter_mut().chain(in_room.iter_mut()) {
@@ -722,6 +725,20 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
         ("removed member", &w.removed),
         ("blocked user", &w.blocked),
     ] {
+        // The `unread` frame a session opens with names none of the others'
+        // conversations.
+        let (probe, unread) = ws_with_unread(&s, actor).await;
+        probe.close().await.expect("close");
+        for (what, conversation, _, _) in &w.said {
+            assert!(
+                unread
+                    .conversations
+                    .iter()
+                    .all(|u| u.conversation_id.to_string() != *conversation),
+                "{who}: the unread frame names the {what}"
+            );
+        }
+        cases += 1;
         let (mut c, ready) = ws_ready(&s, actor).await;
         // `resume` from the future is the stream's end: nothing replayed,
         // nobody else's events.
@@ -918,7 +935,7 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
         cases += 1;
     }
     println!("authorization matrix: {cases} (actor, frame) cases over WebSocket");
-    assert_eq!(cases, 3 * (1 + 4 * 4 + 3 + 1) + 1 + 2);
+    assert_eq!(cases, 3 * (1 + 1 + 4 * 4 + 3 + 1) + 1 + 2);
 
     for conn in listening.iter_mut().chain(in_room.iter_mut()) {
         quiet(conn, 300).await;
@@ -1174,12 +1191,18 @@ async fn callers_who_know_the_thing_get_403_and_everyone_else_404() {
                 format!("/v1/conversations/{c}/messages/{m}"),
                 None,
             ),
+            (
+                Method::GET,
+                format!("/v1/conversations/{c}/messages/{m}/receipts"),
+                None,
+            ),
         ]
     };
     // Per caller, in the order of `endpoints`: read, title, timer, list
     // members, add, remove the owner, leave, take a role, take ownership,
     // join, create and revoke the join link, read history, retract the
-    // owner's message.
+    // owner's message, ask for its receipts (the sender's alone: everyone
+    // else, a member included, gets the 404 of nothing).
     let rows = [
         (
             &ivy,
@@ -1188,7 +1211,7 @@ async fn callers_who_know_the_thing_get_403_and_everyone_else_404() {
             in_private.message_id,
             [
                 OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN, FORBIDDEN,
-                FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN,
+                FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN,
             ],
         ),
         (
@@ -1198,7 +1221,7 @@ async fn callers_who_know_the_thing_get_403_and_everyone_else_404() {
             in_public.message_id,
             [
                 OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, HIDDEN, FORBIDDEN,
-                FORBIDDEN, ALLOWED, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN,
+                FORBIDDEN, ALLOWED, FORBIDDEN, FORBIDDEN, HIDDEN, HIDDEN, HIDDEN,
             ],
         ),
         (
@@ -1208,7 +1231,7 @@ async fn callers_who_know_the_thing_get_403_and_everyone_else_404() {
             in_private.message_id,
             [
                 OK, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, ALLOWED, FORBIDDEN, FORBIDDEN,
-                OK, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN,
+                OK, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, HIDDEN,
             ],
         ),
     ];

@@ -129,17 +129,27 @@ pub async fn json(resp: Response) -> Value {
 }
 
 /// A WebSocket session of `d`, with the token in `Sec-WebSocket-Protocol`,
-/// after its `ready` frame.
+/// after its `ready` and `unread` frames.
 pub async fn ws(s: &TestServer, d: &Device) -> passerelle_client::Connection {
+    ws_with_unread(s, d).await.0
+}
+
+/// As [`ws`], with the `unread` frame the session opened with.
+pub async fn ws_with_unread(
+    s: &TestServer,
+    d: &Device,
+) -> (passerelle_client::Connection, passerelle_client::ws::Unread) {
     let client = passerelle_client::Client::new(&s.url(""));
     let mut conn = client.connect(&d.access).await.expect("websocket");
-    match next(&mut conn).await {
-        passerelle_client::ws::ServerFrame::Ready { payload } => {
-            assert_eq!(payload.device_id.to_string(), d.device_id);
+    let greeting = tokio::time::timeout(std::time::Duration::from_secs(10), conn.greeting());
+    match greeting.await {
+        Ok(Ok((ready, unread))) => {
+            assert_eq!(ready.device_id.to_string(), d.device_id);
+            (conn, unread)
         }
-        other => panic!("expected ready, got {other:?}"),
+        Ok(Err(e)) => panic!("expected ready then unread: {e}"),
+        Err(_) => panic!("no ready and unread within 10 s"),
     }
-    conn
 }
 
 /// `ws` plus `resume` (from `after`) and its `synced`; returns the frames

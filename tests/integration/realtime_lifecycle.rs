@@ -282,7 +282,7 @@ async fn a_slow_consumer_is_closed_and_loses_nothing() {
         .connect_with(&b.access, opts)
         .await
         .unwrap();
-    assert!(matches!(next(&mut cb).await, ServerFrame::Ready { .. }));
+    cb.greeting().await.expect("ready, then unread");
     cb.resume(None).await.unwrap();
     assert!(matches!(next(&mut cb).await, ServerFrame::Synced { .. }));
     // Waves of 20 (each waits for its `sent`s): at least 150 batches, so

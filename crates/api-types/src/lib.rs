@@ -17,6 +17,7 @@ pub mod games;
 pub mod health;
 pub mod history;
 pub mod presence;
+pub mod receipts;
 pub mod requests;
 pub mod rooms;
 pub mod social;
@@ -37,6 +38,7 @@ pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};
 pub use history::{HistoryQuery, MarkReadRequest, MessagePage, ReadMarker};
 pub use presence::{PresenceList, PresenceStatus, PresenceVisibility, UserPresence};
+pub use receipts::{MessageReceipts, ReachState, RecipientReceipt};
 pub use requests::{MessageRequest, MessageRequestList, MessageRequestState};
 pub use rooms::LinkRoom;
 pub use social::{

@@ -9,7 +9,8 @@
 //! `typing`, `presence`) carry none.
 //! Message frames carry metadata only: no field holds content, ciphertext
 //! or keys. The link-room frames' payloads are in `rooms`, the typing
-//! frames' in `typing`, the client's presence frame in `presence`.
+//! frames' in `typing`, the client's presence frame in `presence`, the
+//! `unread` frame's (sent once, after `ready`) in `unread`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,10 +20,12 @@ use uuid::Uuid;
 mod presence;
 mod rooms;
 mod typing;
+mod unread;
 
 pub use presence::{SessionPresence, SetPresence};
 pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
 pub use typing::{Typing, TypingEvent, TypingState};
+pub use unread::{Unread, UnreadConversation};
 
 pub use crate::games::GameInviteState;
 pub use crate::presence::UserPresence;
@@ -254,6 +257,9 @@ impl std::fmt::Debug for Reauth {
 pub enum ServerFrame {
     /// First frame of every session.
     Ready { payload: Ready },
+    /// Second frame of every session, right after `ready`: the unread
+    /// counts of the user's most recently active conversations.
+    Unread { payload: Unread },
     /// A durable stream event: a message for (or from) this user.
     Message { seq: u64, payload: MessageEvent },
     /// A durable stream event: one recipient device acknowledged a message

@@ -12,8 +12,8 @@ use std::time::Duration;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use passerelle_api_types::ws::{
-    Ack, ClientFrame, EnterRoom, LeaveRoom, Reauth, Resume, SendMessage, ServerFrame,
-    SessionPresence, SetPresence, Typing, TypingState,
+    Ack, ClientFrame, EnterRoom, LeaveRoom, Ready, Reauth, Resume, SendMessage, ServerFrame,
+    SessionPresence, SetPresence, Typing, TypingState, Unread,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -131,6 +131,14 @@ impl Connection {
     /// The next server frame, parsed.
     pub async fn next(&mut self) -> Result<ServerFrame, ClientError> {
         self.rx.next().await
+    }
+
+    /// The two frames every session opens with, in order: `ready` and
+    /// `unread`. Call it first, before reading anything else; any other
+    /// frame in their place is [`ClientError::Protocol`] (a close, such as
+    /// 4029, is [`ClientError::Closed`]).
+    pub async fn greeting(&mut self) -> Result<(Ready, Unread), ClientError> {
+        self.rx.greeting().await
     }
 
     /// The next server frame's raw text.
@@ -264,6 +272,18 @@ impl Sender {
 }
 
 impl Receiver {
+    /// See [`Connection::greeting`].
+    pub async fn greeting(&mut self) -> Result<(Ready, Unread), ClientError> {
+        let ready = match self.next().await? {
+            ServerFrame::Ready { payload } => payload,
+            other => return Err(unexpected("ready", &other)),
+        };
+        match self.next().await? {
+            ServerFrame::Unread { payload } => Ok((ready, payload)),
+            other => Err(unexpected("unread", &other)),
+        }
+    }
+
     /// The next server frame, parsed.
     pub async fn next(&mut self) -> Result<ServerFrame, ClientError> {
         parse_server_frame(&self.next_raw().await?)
@@ -321,6 +341,14 @@ impl Receiver {
             Err(_) => Ok(None),
         }
     }
+}
+
+fn unexpected(expected: &str, got: &ServerFrame) -> ClientError {
+    let kind = serde_json::to_value(got)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    ClientError::Protocol(format!("expected `{expected}`, got `{kind}`"))
 }
 
 /// The connection ended without a close frame (RFC 6455's 1006).

@@ -20,16 +20,16 @@
 //!
 //! ```no_run
 //! use passerelle_client::{Client, ClientError};
-//! use passerelle_client::ws::ServerFrame;
 //!
 //! # async fn demo() -> Result<(), ClientError> {
 //! let client = Client::new("http://127.0.0.1:8080");
 //! let tokens = client.register("alice", "correct horse battery", Some("laptop")).await?;
 //! let mut conn = client.connect(&tokens.access_token).await?;
 //! assert_eq!(conn.protocol(), "passerelle.v1");
-//! if let ServerFrame::Ready { payload } = conn.next().await? {
-//!     conn.resume(Some(payload.acked_seq)).await?;
-//! }
+//! // Every session opens with `ready`, then `unread` (the unread counts).
+//! let (ready, unread) = conn.greeting().await?;
+//! println!("{} conversations with unread messages", unread.conversations.len());
+//! conn.resume(Some(ready.acked_seq)).await?;
 //! conn.ping().await?;
 //! while let Some(frame) = conn.next_timeout(std::time::Duration::from_secs(1)).await? {
 //!     if let Some(seq) = frame.seq() {

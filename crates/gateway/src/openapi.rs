@@ -36,6 +36,7 @@ use crate::routes;
         routes::history::list::list,
         routes::history::retract::retract,
         routes::history::read::read,
+        routes::history::receipts::receipts,
         routes::contacts::list::list,
         routes::contacts::add::add,
         routes::contacts::remove::remove,

@@ -12,7 +12,10 @@
 //! 4. inserts every device's events (over arrays on Postgres, multi-row on
 //!    SQLite), moves acknowledged cursors, and writes a delivery receipt for
 //!    each message a recipient device acknowledged, to each of the sender's
-//!    devices. The locks are held from step 3 to the commit only.
+//!    devices (not between users on either side of a block:
+//!    `receipt_blocks`). The locks are held from step 3 to the commit only.
+//!    Before the locks, the acknowledging members' delivery markers move
+//!    forward (`delivered`): one row per member and conversation acked.
 //!
 //! Every operation gets its own [`Outcome`]; one refused send does not fail
 //! the others. Events a send causes besides its message (a message request
@@ -36,8 +39,10 @@ use crate::{DeviceId, UserId};
 
 mod blobs;
 mod cursors;
+mod delivered;
 mod games;
 mod pg;
+mod receipt_blocks;
 mod requests;
 mod route;
 
@@ -220,7 +225,9 @@ pub fn apply(
             to: (*seq).min(cursor.last_seq),
         });
     }
-    let candidates = newly_delivered(conn, &ranges)?;
+    let mut candidates = newly_delivered(conn, &ranges)?;
+    receipt_blocks::drop_blocked(conn, &acks, &mut candidates)?;
+    let marks = delivered::up_to(conn, &ranges)?;
     let senders: HashSet<UserId> = candidates
         .values()
         .flat_map(|(_, ms)| ms.iter().map(|(_, m)| m.sender_id))
@@ -252,6 +259,10 @@ pub fn apply(
     insert_messages(conn, &new_messages)?;
     games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
     blobs::attach(conn, &routed, now)?;
+    // Delivery markers need no sequence either. The range read above may
+    // have been acknowledged meanwhile by another session of the device:
+    // the markers then move to where they already stand.
+    delivered::advance(conn, &marks)?;
     let mut cursors = cursors::lock(conn, &touched)?;
 
     // Move the acknowledged cursors; keep the messages still newly delivered.

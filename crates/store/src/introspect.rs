@@ -10,8 +10,8 @@ use diesel::sql_types::Text;
 use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{
-    blocks, contacts, device_events, device_streams, devices, game_invites, gateway_nodes,
-    message_requests, messages, read_markers, refresh_tokens, room_presence, users,
+    blocks, contacts, delivery_markers, device_events, device_streams, devices, game_invites,
+    gateway_nodes, message_requests, messages, read_markers, refresh_tokens, room_presence, users,
 };
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
@@ -116,6 +116,11 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(read_markers::all_columns)
         .limit(0)
         .load::<(Id, Id, Id, Ts)>(c)
+        .db()?;
+    delivery_markers::table
+        .select(delivery_markers::all_columns)
+        .limit(0)
+        .load::<(Id, Id, Id)>(c)
         .db()?;
     Ok(())
 }

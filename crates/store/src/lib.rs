@@ -36,11 +36,13 @@ pub mod games;
 pub mod history;
 pub mod presence;
 pub mod read_markers;
+pub mod receipts;
 pub mod refresh_tokens;
 pub mod rooms;
 pub mod social;
 pub mod streams;
 pub mod typing;
+pub mod unread_summary;
 pub mod users;
 
 pub use conn::DbConn;

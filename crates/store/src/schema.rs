@@ -290,7 +290,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::DbUuid;
+
+    delivery_markers (conversation_id, user_id) {
+        conversation_id -> DbUuid,
+        user_id -> DbUuid,
+        message_id -> DbUuid,
+    }
+}
+
 diesel::joinable!(read_markers -> conversations (conversation_id));
+diesel::joinable!(delivery_markers -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(room_presence -> conversations (conversation_id));
 diesel::joinable!(message_requests -> conversations (conversation_id));
@@ -320,5 +332,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     read_markers,
     presence_sessions,
     user_presence,
-    blobs
+    blobs,
+    delivery_markers
 );

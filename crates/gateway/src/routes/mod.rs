@@ -166,6 +166,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(history::retract::retract)),
         )
         .service(
+            resource("/v1/conversations/{conversation_id}/messages/{message_id}/receipts")
+                .route(web::get().to(history::receipts::receipts)),
+        )
+        .service(
             resource("/v1/conversations/{conversation_id}/read")
                 .route(web::put().to(history::read::read)),
         )

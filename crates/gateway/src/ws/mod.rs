@@ -3,7 +3,8 @@
 //! reading and checking of client frames ([`inbound`]), the device stream
 //! cursor that makes replay-then-live exact ([`cursor`]) and the replay
 //! and live delivery built on it (`replay`), the answers to sends (`replies`),
-//! link rooms entered by the session (`rooms`), typing (`typing`), and
+//! link rooms entered by the session (`rooms`), typing (`typing`), the
+//! unread counts sent after `ready` (`unread`), and
 //! per-session limits
 //! ([`limits`]). Frames, error codes and close codes are documented
 //! in `docs/protocol.md` and `openapi/asyncapi.yaml`.
@@ -17,4 +18,5 @@ mod replies;
 mod rooms;
 pub mod session;
 mod typing;
+mod unread;
 pub mod upgrade;

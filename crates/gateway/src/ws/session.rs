@@ -7,8 +7,9 @@
 //! client can pipeline. The device stream reaches the client only after a
 //! `resume`: first what the database holds after the client's position, then
 //! live events, with the [`Cursor`] making the seam exact. Live-only frames
-//! (`room`, `typing`, `presence`) are sent as they come. The session counts
-//! for its user's presence from before `ready` until it ends
+//! (`room`, `typing`, `presence`) are sent as they come. Right after `ready`
+//! the session sends `unread` (the unread counts, `unread`). The session
+//! counts for its user's presence from before `ready` until it ends
 //! (`crate::presence`). However the loop ends, the session then leaves the
 //! link rooms it is in (`rooms`).
 
@@ -187,6 +188,7 @@ impl Conn {
     ) -> Result<std::convert::Infallible, Ending> {
         let ws = self.state.settings.ws.clone();
         self.send_ready().await?;
+        self.send_unread().await?;
         let heartbeat_every = Duration::from_secs(ws.heartbeat_secs.max(1));
         let mut heartbeat = tokio::time::interval(heartbeat_every);
         heartbeat.tick().await;

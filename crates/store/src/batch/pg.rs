@@ -254,3 +254,76 @@ pub(crate) fn newly_delivered(
 ) -> QueryResult<Vec<(Id, i64, MessageRecord)>> {
     query.load(conn)
 }
+
+/// The delivery markers a batch's acknowledgements move to: per
+/// acknowledging user and conversation, the newest message from someone
+/// else in the device's range (see [`NewlyDelivered`] for the range).
+/// Rows: (user, conversation, server id).
+pub(crate) struct DeliveredUpTo {
+    pub device_id: Vec<Uuid>,
+    pub user_id: Vec<Uuid>,
+    pub from_seq: Vec<i64>,
+    pub to_seq: Vec<i64>,
+}
+
+impl QueryFragment<Pg> for DeliveredUpTo {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "SELECT DISTINCT ON (r.user_id, m.conversation_id) r.user_id, m.conversation_id, m.id \
+             FROM unnest(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.device_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.from_seq)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.to_seq)?;
+        out.push_sql(
+            ") AS r(device_id, user_id, from_seq, to_seq) \
+             JOIN device_events e ON e.device_id = r.device_id \
+             AND e.seq > r.from_seq AND e.seq <= r.to_seq AND e.kind = 1 \
+             JOIN messages m ON m.id = e.message_id AND m.sender_id <> r.user_id \
+             AND m.conversation_id IS NOT NULL \
+             ORDER BY r.user_id, m.conversation_id, m.id DESC",
+        );
+        Ok(())
+    }
+}
+
+impl Query for DeliveredUpTo {
+    type SqlType = (DbUuid, DbUuid, DbUuid);
+}
+cacheable_by_text!(DeliveredUpTo);
+
+/// Moves delivery markers forward: `INSERT … SELECT FROM unnest(…) ORDER
+/// BY` the key (rows locked in one order by every batch) `ON CONFLICT DO
+/// UPDATE` only where the stored marker is older.
+pub(crate) struct AdvanceDelivered {
+    pub conversation_id: Vec<Uuid>,
+    pub user_id: Vec<Uuid>,
+    pub message_id: Vec<Uuid>,
+}
+
+impl QueryFragment<Pg> for AdvanceDelivered {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO delivery_markers (conversation_id, user_id, message_id) \
+             SELECT v.conversation_id, v.user_id, v.message_id FROM unnest(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.conversation_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.message_id)?;
+        out.push_sql(
+            ") AS v(conversation_id, user_id, message_id) \
+             ORDER BY v.conversation_id, v.user_id \
+             ON CONFLICT (conversation_id, user_id) DO UPDATE \
+             SET message_id = excluded.message_id \
+             WHERE delivery_markers.message_id < excluded.message_id",
+        );
+        Ok(())
+    }
+}
+cacheable_by_text!(AdvanceDelivered);
