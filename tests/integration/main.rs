@@ -30,6 +30,7 @@ mod groups;
 mod history;
 mod http_errors;
 mod journey;
+mod journey_realtime;
 mod link_rooms;
 mod link_rooms_nodes;
 mod logs;

@@ -57,7 +57,7 @@ fn message(sender: UserId, sender_device: DeviceId, recipient: UserId) -> Messag
         timestamp: now(),
         session_id: "s1".into(),
         reply_to: None,
-        blob_id: Some("blob-1".into()),
+        blob_id: None,
         game_id: None,
         is_read: false,
         read_at: None,
@@ -237,5 +237,60 @@ async fn concurrent_batches_keep_sequences_contiguous() {
             (1..=160).collect::<Vec<u64>>(),
             "no gap, no duplicate"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_message_carries_only_its_senders_granted_blob() {
+    use passerelle_store::blobs::{self, Purpose};
+    for f in common::migrated().await {
+        f.store
+            .transaction(|c| {
+                let alice = user(c, "alice")?;
+                let a1 = device(c, alice)?;
+                let bob = user(c, "bob")?;
+                let b1 = device(c, bob)?;
+                let hers = blobs::new_id();
+                blobs::insert(c, &hers, alice, Purpose::Attachment, 10, None, now())?;
+                let avatar = blobs::new_id();
+                blobs::insert(c, &avatar, alice, Purpose::Avatar, 10, None, now())?;
+
+                let with = |m: MessageRow, blob: &str| MessageRow {
+                    blob_id: Some(blob.to_owned()),
+                    ..m
+                };
+                let out = batch::apply(
+                    c,
+                    &[
+                        send(&with(message(bob, b1, alice), &hers)),
+                        send(&with(message(alice, a1, bob), "bunknown")),
+                        send(&with(message(alice, a1, bob), &avatar)),
+                        send(&with(message(alice, a1, bob), &hers)),
+                    ],
+                    now(),
+                    &RULES,
+                )?;
+                assert_eq!(out[0], Outcome::BlobNotFound, "someone else's");
+                assert_eq!(out[1], Outcome::BlobNotFound, "unknown");
+                assert_eq!(out[2], Outcome::BlobNotFound, "an avatar");
+                assert!(matches!(
+                    &out[3],
+                    Outcome::Sent {
+                        duplicate: false,
+                        ..
+                    }
+                ));
+                let row = blobs::find(c, &hers)?.expect("granted");
+                assert!(row.attached_at.is_some(), "attached by the send");
+                assert!(
+                    blobs::find(c, &avatar)?
+                        .expect("avatar")
+                        .attached_at
+                        .is_none()
+                );
+                Ok(())
+            })
+            .await
+            .expect("transaction");
     }
 }
