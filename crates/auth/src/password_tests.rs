@@ -59,12 +59,14 @@ async fn missing_hash_is_false_and_runs_argon2() {
     assert!(!h.verify(&pw("anything at all"), None).await.unwrap());
     assert_eq!(h.inner.argon2_runs.load(Ordering::SeqCst), before + 1);
 
-    // Timing: the unknown-user path costs about as much as a wrong password.
+    // Timing: the unknown-user path costs about as much as a wrong password
+    // (the same order of magnitude: a path that skipped argon2 would be a
+    // thousand times faster; the run counter above is the exact check).
     // The fastest of several runs of each, so that a busy machine (other
     // tests, builds) slowing one run down cannot decide the comparison.
     let mut none_best = Duration::MAX;
     let mut wrong_best = Duration::MAX;
-    for _ in 0..6 {
+    for _ in 0..12 {
         let t = Instant::now();
         h.verify(&pw("nobody's password"), None).await.unwrap();
         none_best = none_best.min(t.elapsed());
@@ -75,7 +77,7 @@ async fn missing_hash_is_false_and_runs_argon2() {
         wrong_best = wrong_best.min(t.elapsed());
     }
     assert!(
-        none_best * 2 >= wrong_best,
+        none_best * 4 >= wrong_best,
         "verify(None) {none_best:?} vs verify(wrong) {wrong_best:?}"
     );
 }
