@@ -347,7 +347,7 @@ impl RunArgs {
             if !(2..=200).contains(&self.typing_group) {
                 return Err("--typing-group: 2 to 200 members".into());
             }
-            if self.typing % self.typing_group != 0 {
+            if !self.typing.is_multiple_of(self.typing_group) {
                 return Err("--typing: a multiple of --typing-group".into());
             }
             if !(100..=60_000).contains(&self.typing_interval_ms) {
