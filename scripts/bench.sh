@@ -218,10 +218,12 @@ scenarios() { # BACKEND LAUNCHER
             --presence-rounds "$PRESENCE_ROUNDS" --presence-grace-ms "$GRACE_MS" "${stats[@]}"
     fi
     if [ "$TYPING" -gt 0 ]; then
-        for g in $TYPING_GROUPS; do
-            for i in $TYPING_INTERVALS; do
-                lg "$b-typing$TYPING-members$g-every$i" --url "$URLS" --users 0 --rate 0 \
-                    --typing "$TYPING" --typing-group "$g" --typing-interval-ms "$i" \
+        # (`members`/`every`: lg's helpers use `g` and `i` of their own.)
+        local members every
+        for members in $TYPING_GROUPS; do
+            for every in $TYPING_INTERVALS; do
+                lg "$b-typing$TYPING-members$members-every$every" --url "$URLS" --users 0 --rate 0 \
+                    --typing "$TYPING" --typing-group "$members" --typing-interval-ms "$every" \
                     --duration "$TYPING_DURATION" --baseline 5 "${stats[@]}"
             done
         done

@@ -194,25 +194,28 @@ pub async fn mark(sources: &Sources, targets: &[Target]) -> Mark {
 }
 
 /// What a window cost per event, raw and less the background measured in
-/// a quiet window before it (rates per second times the window's length).
+/// quiet windows around it (rates per second times the window's length).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Costs {
     pub events: u64,
     pub window_seconds: f64,
     /// Counters and `cpu.<process>` seconds per event, background removed
-    /// (when a quiet window was measured).
+    /// (when quiet windows were measured).
     pub per_event: BTreeMap<String, f64>,
     /// The same, as measured.
     pub raw_per_event: BTreeMap<String, f64>,
-    /// The quiet window's rates, per second.
+    /// The background rates, per second: for each counter the lowest of
+    /// the quiet windows' (a one-off burst in one of them, such as
+    /// autovacuum or another client of a shared Redis, is not taken for
+    /// background).
     pub background_per_second: BTreeMap<String, f64>,
 }
 
-/// Costs of the window `from → to` per event; `quiet` is an optional
-/// window without events, for the background.
+/// Costs of the window `from → to` per event; `quiet` are windows without
+/// events, for the background.
 pub fn costs(
     targets: &[Target],
-    quiet: Option<(&Mark, &Mark)>,
+    quiet: &[(&Mark, &Mark)],
     from: &Mark,
     to: &Mark,
     events: u64,
@@ -229,13 +232,20 @@ pub fn costs(
     let seconds = |a: &Mark, b: &Mark| b.at.saturating_duration_since(a.at).as_secs_f64();
     let window = seconds(from, to);
     let raw = totals(from, to);
-    let background: BTreeMap<String, f64> = match quiet {
-        Some((a, b)) if seconds(a, b) > 0.0 => {
-            let s = seconds(a, b);
-            totals(a, b).into_iter().map(|(k, v)| (k, v / s)).collect()
+    let mut background: BTreeMap<String, f64> = BTreeMap::new();
+    for (a, b) in quiet {
+        let s = seconds(a, b);
+        if s <= 0.0 {
+            continue;
         }
-        _ => BTreeMap::new(),
-    };
+        for (k, v) in totals(a, b) {
+            let rate = (v / s).max(0.0);
+            background
+                .entry(k)
+                .and_modify(|r| *r = r.min(rate))
+                .or_insert(rate);
+        }
+    }
     let n = events.max(1) as f64;
     Costs {
         events,

@@ -15,8 +15,8 @@
 //! changes by their `version`, which grows by one per announcement.
 //!
 //! Costs: the servers' counters and CPU (see [`crate::counters`]) over the
-//! rounds, less the background of a quiet window before them, divided by
-//! the number of changes.
+//! rounds, less the background of quiet windows before and after them,
+//! divided by the number of changes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -394,9 +394,14 @@ pub async fn run(plan: &Plan, p: PresencePlan) -> Result<PresenceReport, String>
     }
     tokio::time::sleep(TAIL).await;
     let rounds_end = counters::mark(&sources, &targets).await;
+    // A second quiet window, after the last offline change settled.
+    tokio::time::sleep(p.grace + Duration::from_secs(2)).await;
+    let quiet_again = counters::mark(&sources, &targets).await;
+    tokio::time::sleep(plan.baseline).await;
+    let quiet_end = counters::mark(&sources, &targets).await;
     let costs = counters::costs(
         &targets,
-        Some((&quiet_start, &rounds_start)),
+        &[(&quiet_start, &rounds_start), (&quiet_again, &quiet_end)],
         &rounds_start,
         &rounds_end,
         done.len() as u64,

@@ -295,7 +295,15 @@ pub async fn run(plan: &Plan, t: TypingPlan) -> Result<TypingReport, String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let to = counters::mark(&sources, &targets).await;
-    let costs = counters::costs(&targets, Some((&quiet_start, &from)), &from, &to, sent);
+    tokio::time::sleep(plan.baseline).await;
+    let quiet_end = counters::mark(&sources, &targets).await;
+    let costs = counters::costs(
+        &targets,
+        &[(&quiet_start, &from), (&to, &quiet_end)],
+        &from,
+        &to,
+        sent,
+    );
 
     // Wind down.
     let _ = stop.0.send(true);
