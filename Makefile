@@ -44,9 +44,19 @@ blobstore: ## Run the blob store (local dir ./data/blobs, 127.0.0.1:8090; keys f
 	PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL=$${PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL:-http://127.0.0.1:8080/.well-known/jwks.json} \
 	$(CARGO) run --bin passerelle-blobstore
 
-.PHONY: bench bench-expiry
+.PHONY: bench bench-presence bench-typing bench-expiry
 bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/
 	BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) scripts/bench.sh
+
+# Only one scenario of scripts/bench.sh: the others' knobs set to skip.
+BENCH_ONLY = BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) BENCH_RATES=" " BENCH_GROUP=0 \
+	BENCH_IDLE=0 BENCH_HANDSHAKES=0
+
+bench-presence: ## Presence: a user with 5,000 online watchers changes state (both backends)
+	$(BENCH_ONLY) BENCH_TYPING=0 scripts/bench.sh
+
+bench-typing: ## Typing indicators of 1,000 users (both backends)
+	$(BENCH_ONLY) BENCH_PRESENCE=0 scripts/bench.sh
 
 bench-expiry: ## Disappearing-message sweeper: 1M expiring messages, on SQLite then Postgres
 	$(CARGO) build --release -p passerelle-store --example expiry_bench

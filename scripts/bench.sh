@@ -9,8 +9,11 @@
 #             user's two devices sit on different nodes: cross-node fan-out).
 # Scenarios per backend: a rate ladder (fan-out to 2 recipient devices + 1
 # own device), a group of BENCH_GROUP members (one device each, every
-# member online, each message to the whole group), handshakes, idle
-# sessions (gateway RSS per session, on restarted gateways).
+# member online, each message to the whole group), presence (one user with
+# BENCH_PRESENCE watchers online changes state; time until the last watcher
+# hears it, Redis/Postgres operations per change), typing (BENCH_TYPING
+# users sending `typing started` in direct conversations or groups),
+# handshakes, idle sessions (gateway RSS per session, on restarted gateways).
 # Results: target/bench/<scenario>.json and .txt, plus a summary table.
 #
 # Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
@@ -18,7 +21,12 @@
 # (100), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
 # BENCH_PG_NODES (2: gateway nodes on Postgres + Redis), BENCH_GROUP (1000
 # members; 0 skips), BENCH_GROUP_RATES ("20 50 100" messages/s),
-# BENCH_PG_URL, BENCH_REDIS_URL, BENCH_PORT (first port).
+# BENCH_PRESENCE (5000 watchers; 0 skips), BENCH_PRESENCE_ROUNDS (20, of
+# four changes each), BENCH_TYPING (1000 users; 0 skips),
+# BENCH_TYPING_GROUPS ("2 10": members per conversation, 2 = direct),
+# BENCH_TYPING_INTERVALS ("3000 1200": ms between a user's frames),
+# BENCH_TYPING_DURATION (BENCH_DURATION), BENCH_PG_URL, BENCH_REDIS_URL,
+# BENCH_PORT (first port).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -33,6 +41,15 @@ PG_NODES=${BENCH_PG_NODES:-2}
 HANDSHAKES=${BENCH_HANDSHAKES:-2000}
 GROUP=${BENCH_GROUP:-1000}
 GROUP_RATES=${BENCH_GROUP_RATES:-"20 50 100"}
+PRESENCE=${BENCH_PRESENCE:-5000}
+PRESENCE_ROUNDS=${BENCH_PRESENCE_ROUNDS:-20}
+TYPING=${BENCH_TYPING:-1000}
+TYPING_GROUPS=${BENCH_TYPING_GROUPS:-"2 10"}
+TYPING_INTERVALS=${BENCH_TYPING_INTERVALS:-"3000 1200"}
+TYPING_DURATION=${BENCH_TYPING_DURATION:-$DURATION}
+# The gateways' offline grace, as they were given it (the presence report
+# shows it next to the offline latency, which includes it).
+GRACE_MS=${PASSERELLE__PRESENCE__OFFLINE_GRACE_MS:-5000}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 PORT=${BENCH_PORT:-$((18100 + RANDOM % 800))}
@@ -72,10 +89,13 @@ trap 'cleanup; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 # Settings for benchmarks: no registration/login throttles, no frame rate
-# limit, and light argon2 so that setup takes seconds, not minutes.
+# limit, and light argon2 so that setup takes seconds, not minutes. The
+# lookup limit (contact adds) is raised for the presence setup, where each
+# watcher adds the star once.
 GW_ENV=(
     PASSERELLE__LOG__FILTER=warn
     PASSERELLE__BLOBS__BIND=127.0.0.1:0
+    PASSERELLE__LIMITS__LOOKUP_PER_MINUTE=100000
     PASSERELLE__LIMITS__REGISTER_PER_ADDRESS=0
     PASSERELLE__LIMITS__LOGIN_PER_ADDRESS=0
     PASSERELLE__LIMITS__LOGIN_PER_USERNAME=0
@@ -188,6 +208,25 @@ scenarios() { # BACKEND LAUNCHER
         for r in $GROUP_RATES; do
             lg "$b-group$GROUP-rate$r" --url "$URLS" --users "$GROUP" --devices-per-user 1 \
                 --group --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
+        done
+    fi
+    # Server-side counters for the presence and typing costs: Redis INFO
+    # and the database's pg_stat_database (Postgres runs only).
+    local stats=()
+    if [ -n "$DB" ]; then stats=(--pg-url "${PG_URL%/*}/$DB" --redis-url "$REDIS_URL"); fi
+    if [ "$PRESENCE" -gt 0 ]; then
+        lg "$b-presence$PRESENCE" --url "$URLS" --users 0 --rate 0 --presence "$PRESENCE" \
+            --presence-rounds "$PRESENCE_ROUNDS" --presence-grace-ms "$GRACE_MS" "${stats[@]}"
+    fi
+    if [ "$TYPING" -gt 0 ]; then
+        # (`members`/`every`: lg's helpers use `g` and `i` of their own.)
+        local members every
+        for members in $TYPING_GROUPS; do
+            for every in $TYPING_INTERVALS; do
+                lg "$b-typing$TYPING-members$members-every$every" --url "$URLS" --users 0 --rate 0 \
+                    --typing "$TYPING" --typing-group "$members" --typing-interval-ms "$every" \
+                    --duration "$TYPING_DURATION" --baseline 5 "${stats[@]}"
+            done
         done
     fi
     if [ "$HANDSHAKES" -gt 0 ]; then

@@ -67,6 +67,48 @@ pub struct RunArgs {
     /// the time until the last member device has each message.
     #[arg(long)]
     pub group: bool,
+    /// Presence scenario: one "star" user with this many watchers (users
+    /// who have the star as a contact), every watcher online; the star
+    /// changes state `--presence-rounds` times over and the report gives
+    /// the time until the last watcher heard each change (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub presence: usize,
+    /// Presence rounds; each is four changes: the star connects (online),
+    /// says `away`, says `online`, and closes (offline after the grace).
+    #[arg(long, default_value_t = 20)]
+    pub presence_rounds: usize,
+    /// The gateways' `presence.offline_grace_ms` (reported next to the
+    /// offline latency, which includes it; also bounds the wait).
+    #[arg(long, default_value_t = 5000)]
+    pub presence_grace_ms: u64,
+    /// Seconds of quiet before the rounds, measured to subtract the
+    /// servers' background work (sweeps, heartbeats) from the per-change
+    /// costs.
+    #[arg(long, default_value_t = 10.0)]
+    pub baseline: f64,
+    /// Typing scenario: this many users, each in one conversation of
+    /// `--typing-group` members, each sending `typing started` every
+    /// `--typing-interval-ms` for `--duration` seconds (0 = off).
+    #[arg(long, default_value_t = 0)]
+    pub typing: usize,
+    /// Members per conversation in the typing scenario: 2 makes direct
+    /// conversations, more makes groups (at most 200, the default
+    /// `typing.max_members`).
+    #[arg(long, default_value_t = 2)]
+    pub typing_group: usize,
+    /// Period of each user's `typing started` (clients are told to repeat
+    /// it about every 3 s; the server relays at most one per second per
+    /// session and conversation, so below 1000 frames are dropped).
+    #[arg(long, default_value_t = 3000)]
+    pub typing_interval_ms: u64,
+    /// Redis to read `INFO` counters from around the measured window
+    /// (presence and typing scenarios; loopback only).
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// The gateways' Postgres database, to read `pg_stat_database` from
+    /// around the measured window (presence and typing; loopback only).
+    #[arg(long)]
+    pub pg_url: Option<String>,
     /// Extra sessions (one new user each) that only resume and stay idle.
     #[arg(long, default_value_t = 0)]
     pub idle_sessions: usize,
@@ -134,6 +176,36 @@ pub struct Plan {
     pub label: String,
     /// Every message to one group of all the users.
     pub group: bool,
+    /// What the run measures.
+    pub scenario: Scenario,
+    /// Where server-side counters are read from (presence and typing).
+    pub redis_url: Option<String>,
+    pub pg_url: Option<String>,
+    /// Quiet time measured before the presence rounds.
+    pub baseline: Duration,
+}
+
+/// The scenario of a run: messages (direct or `--group`, the default),
+/// presence, or typing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Messages,
+    Presence(PresencePlan),
+    Typing(TypingPlan),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresencePlan {
+    pub watchers: usize,
+    pub rounds: usize,
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypingPlan {
+    pub users: usize,
+    pub group: usize,
+    pub interval: Duration,
 }
 
 impl RunArgs {
@@ -160,6 +232,12 @@ impl RunArgs {
         if self.group && shard.1 != 1 {
             return Err("--group: one process owns the group (no --shard)".into());
         }
+        let scenario = self.scenario(shard)?;
+        for (name, url) in [("--redis-url", &self.redis_url), ("--pg-url", &self.pg_url)] {
+            if let Some(u) = url {
+                check_service_url(name, u)?;
+            }
+        }
         if !(self.rate >= 0.0 && self.rate <= 1_000_000.0) {
             return Err("--rate: 0 to 1,000,000 messages/s".into());
         }
@@ -168,6 +246,7 @@ impl RunArgs {
             ("--warmup", self.warmup),
             ("--drain", self.drain),
             ("--hold", self.hold),
+            ("--baseline", self.baseline),
         ] {
             if !(0.0..=MAX_SECONDS).contains(&v) {
                 return Err(format!("{name}: 0 to {MAX_SECONDS} seconds"));
@@ -180,7 +259,7 @@ impl RunArgs {
         let idle = (0..self.idle_sessions)
             .filter(|u| u % shard.1 == shard.0)
             .count();
-        if self.rate > 0.0 && users < 2 {
+        if self.rate > 0.0 && users < 2 && scenario == Scenario::Messages {
             return Err("--users: a shard needs at least 2 users to send messages".into());
         }
         let sessions = users * self.devices_per_user + idle;
@@ -220,7 +299,70 @@ impl RunArgs {
             shard,
             label: self.label,
             group: self.group,
+            scenario,
+            redis_url: self.redis_url,
+            pg_url: self.pg_url,
+            baseline: Duration::from_secs_f64(self.baseline),
         })
+    }
+
+    /// The scenario the flags ask for; at most one of `--group`,
+    /// `--presence` and `--typing`, none of them sharded.
+    fn scenario(&self, shard: (usize, usize)) -> Result<Scenario, String> {
+        let chosen = [self.group, self.presence > 0, self.typing > 0];
+        if chosen.iter().filter(|c| **c).count() > 1 {
+            return Err("--group, --presence and --typing are separate scenarios".into());
+        }
+        if (self.presence > 0 || self.typing > 0) && shard.1 != 1 {
+            return Err("--presence and --typing run in one process (no --shard)".into());
+        }
+        if (self.presence > 0 || self.typing > 0) && self.idle_sessions > 0 {
+            return Err("--presence and --typing take no --idle-sessions".into());
+        }
+        if self.presence > 0 {
+            if self.presence + 1 > MAX_SESSIONS_PER_PROCESS {
+                return Err(format!(
+                    "--presence: at most {} watchers in one process",
+                    MAX_SESSIONS_PER_PROCESS - 1
+                ));
+            }
+            if self.presence_rounds == 0 || self.presence_rounds > 1000 {
+                return Err("--presence-rounds: 1 to 1000".into());
+            }
+            if self.presence_grace_ms > 600_000 {
+                return Err("--presence-grace-ms: at most 600000".into());
+            }
+            return Ok(Scenario::Presence(PresencePlan {
+                watchers: self.presence,
+                rounds: self.presence_rounds,
+                grace: Duration::from_millis(self.presence_grace_ms),
+            }));
+        }
+        if self.typing > 0 {
+            if self.typing > MAX_SESSIONS_PER_PROCESS {
+                return Err(format!(
+                    "--typing: at most {MAX_SESSIONS_PER_PROCESS} users in one process"
+                ));
+            }
+            if !(2..=200).contains(&self.typing_group) {
+                return Err("--typing-group: 2 to 200 members".into());
+            }
+            if !self.typing.is_multiple_of(self.typing_group) {
+                return Err("--typing: a multiple of --typing-group".into());
+            }
+            if !(100..=60_000).contains(&self.typing_interval_ms) {
+                return Err("--typing-interval-ms: 100 to 60000".into());
+            }
+            if self.duration <= 0.0 {
+                return Err("--typing: needs a --duration".into());
+            }
+            return Ok(Scenario::Typing(TypingPlan {
+                users: self.typing,
+                group: self.typing_group,
+                interval: Duration::from_millis(self.typing_interval_ms),
+            }));
+        }
+        Ok(Scenario::Messages)
     }
 }
 
@@ -255,6 +397,18 @@ fn check_url(url: &str) -> Result<(), String> {
     }
 }
 
+/// Accepts `redis://` or `postgres://` URLs whose host is loopback
+/// (`user@` and a path allowed).
+fn check_service_url(name: &str, url: &str) -> Result<(), String> {
+    let rest = ["redis://", "postgres://", "postgresql://"]
+        .iter()
+        .find_map(|p| url.strip_prefix(p))
+        .ok_or_else(|| format!("{name}: expected redis:// or postgres://"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    check_url(&format!("http://{host_port}")).map_err(|e| format!("{name}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +423,14 @@ mod tests {
         assert!(check_url("http://example.com").is_err());
         assert!(check_url("https://127.0.0.1").is_err());
         assert!(check_url("http://127.0.0.1.evil.com").is_err());
+    }
+
+    #[test]
+    fn only_loopback_services_pass() {
+        assert!(check_service_url("x", "redis://127.0.0.1:6379").is_ok());
+        assert!(check_service_url("x", "postgres://postgres@127.0.0.1:5432/db").is_ok());
+        assert!(check_service_url("x", "postgres://u@db.example:5432/db").is_err());
+        assert!(check_service_url("x", "http://127.0.0.1").is_err());
     }
 
     #[test]

@@ -13,18 +13,27 @@
 //! (per-session reader and writer tasks), [`traffic`] (the open-loop
 //! scheduler), [`run`] (one run, start to end), [`procstat`] (`/proc`
 //! accounting), [`report`] and [`print`] (the results, as JSON and text),
-//! [`summary`] (Markdown tables from several JSON reports).
+//! [`summary`] (Markdown tables from several JSON reports). Two more
+//! scenarios have modules of their own: [`presence`] (one user with
+//! thousands of online watchers changing state) and [`typing`] (typing
+//! indicators of many users), with [`rest`] (the REST calls and
+//! `/metrics` the client crate lacks) and [`counters`] (Redis, Postgres
+//! and gateway counters around a window, as costs per event).
 
 mod cli;
 mod clock;
+mod counters;
+mod presence;
 mod print;
 mod procstat;
 mod report;
+mod rest;
 mod run;
 mod session;
 mod setup;
 mod summary;
 mod traffic;
+mod typing;
 
 use clap::Parser;
 
@@ -33,7 +42,7 @@ async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Run(args) => match args.validate() {
-            Ok(plan) => run::run(plan).await,
+            Ok(plan) => run_scenario(plan).await,
             Err(e) => Err(e),
         },
         cli::Command::Summary { files } => {
@@ -48,12 +57,12 @@ async fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(None) => std::process::ExitCode::SUCCESS,
-        Ok(Some(report)) => {
-            if report.healthy() {
+        Ok(Some(healthy)) => {
+            if healthy {
                 std::process::ExitCode::SUCCESS
             } else {
                 eprintln!(
-                    "passerelle-loadgen: lost or duplicate deliveries, or errors (see above)"
+                    "passerelle-loadgen: lost or duplicate deliveries or frames, or errors (see above)"
                 );
                 std::process::ExitCode::from(2)
             }
@@ -63,4 +72,32 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the scenario of `plan`: whether it was healthy, `None` when it
+/// only registered accounts.
+async fn run_scenario(plan: cli::Plan) -> Result<Option<bool>, String> {
+    match plan.scenario {
+        cli::Scenario::Messages => Ok(run::run(plan).await?.map(|r| r.healthy())),
+        cli::Scenario::Presence(p) => {
+            let report = presence::run(&plan, p).await?;
+            report.print();
+            write_json(&plan, &report)?;
+            Ok(Some(report.healthy()))
+        }
+        cli::Scenario::Typing(t) => {
+            let report = typing::run(&plan, t).await?;
+            report.print();
+            write_json(&plan, &report)?;
+            Ok(Some(report.healthy()))
+        }
+    }
+}
+
+fn write_json(plan: &cli::Plan, report: &impl serde::Serialize) -> Result<(), String> {
+    let Some(path) = &plan.json else {
+        return Ok(());
+    };
+    let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
 }

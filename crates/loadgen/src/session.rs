@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use passerelle_client::ws::{SendMessage, ServerFrame};
+use passerelle_client::ws::{SendMessage, ServerFrame, TypingState};
 use passerelle_client::{ClientError, Receiver, Sender};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -28,6 +28,8 @@ use crate::report::new_histogram;
 pub enum Out {
     Msg(Box<SendMessage>),
     Ack(u64),
+    /// `typing {conversationId, state: started}`.
+    Typing(Uuid),
 }
 
 /// Histogram stripes shared by the readers.
@@ -96,7 +98,7 @@ impl Shared {
         self.completion.lock().ok().map(|h| h.clone())
     }
 
-    fn record(&self, stripe: usize, delivery: Option<u64>, sent: Option<u64>) {
+    pub fn record(&self, stripe: usize, delivery: Option<u64>, sent: Option<u64>) {
         if let Ok(mut pair) = self.latencies[stripe % STRIPES].lock() {
             if let Some(us) = delivery {
                 pair.0.saturating_record(us);
@@ -211,6 +213,13 @@ pub fn spawn_writer(
                     r
                 }
                 Out::Ack(seq) => tx.ack(seq).await,
+                Out::Typing(conversation) => {
+                    let r = tx.typing(conversation, TypingState::Started).await;
+                    if r.is_ok() {
+                        shared.written.fetch_add(1, Ordering::Relaxed);
+                    }
+                    r
+                }
             };
             if r.is_err() {
                 shared.write_failures.fetch_add(1, Ordering::Relaxed);

@@ -103,16 +103,28 @@ pub async fn group(
     name: &str,
     concurrency: usize,
 ) -> Result<Uuid, String> {
-    use passerelle_client::api::{AddPolicy, CreateConversationRequest, CreateGroup};
-
     let owner = pop.users.first().ok_or("no users")?;
     let token = &pop.devices[owner.devices[0]].token;
     let others: Vec<Uuid> = pop.users[1..].iter().map(|u| u.user_id).collect();
+    group_of(client, token, &others, name, concurrency).await
+}
+
+/// Makes a group named `name` owned by `token`'s user with `others` as
+/// members (add policy `direct`, capped at its size); returns its id.
+pub async fn group_of(
+    client: &Client,
+    token: &str,
+    others: &[Uuid],
+    name: &str,
+    concurrency: usize,
+) -> Result<Uuid, String> {
+    use passerelle_client::api::{AddPolicy, CreateConversationRequest, CreateGroup};
+
     let first = others.len().min(CreateGroup::MAX_MEMBERS);
     let body = CreateConversationRequest::Group(CreateGroup {
         name: name.to_owned(),
         add_policy: Some(AddPolicy::Direct),
-        member_cap: Some(u32::try_from(pop.users.len().max(2)).unwrap_or(u32::MAX)),
+        member_cap: Some(u32::try_from((others.len() + 1).max(2)).unwrap_or(u32::MAX)),
         members: others[..first].to_vec(),
         ..CreateGroup::default()
     });
@@ -149,7 +161,7 @@ async fn account(client: &Client, name: &str, devices: usize) -> Result<Account,
 }
 
 /// Retries 429 and 503 answers and transport errors with a growing pause.
-async fn retry<T, F, Fut>(mut call: F) -> Result<T, ClientError>
+pub async fn retry<T, F, Fut>(mut call: F) -> Result<T, ClientError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClientError>>,
