@@ -441,6 +441,10 @@ pub fn settle(
 
 // ---- audience ----
 
+/// Watchers whose relations are read per statement (each statement binds
+/// two lists of them; SQLite allows 32,766 variables).
+const RELATION_SLICE: usize = 5_000;
+
 /// The online watchers of `user`: every user who has `user` as a contact
 /// and a live session, once per node serving them, with their relation to
 /// `user`. Three statements whatever the number of contacts; the first
@@ -465,8 +469,13 @@ pub fn watchers(conn: &mut DbConn, user: UserId) -> StoreResult<Vec<Watcher>> {
     let mut ids: Vec<UserId> = rows.iter().map(|(u, _)| UserId::from(*u)).collect();
     ids.sort_unstable_by_key(|u| u.0);
     ids.dedup();
-    // Each watcher as `a`, `user` as `b`: reversed below.
-    let relations = relations_with(conn, user, &ids)?;
+    // Each watcher as `a`, `user` as `b`: reversed below. In slices, so
+    // that SQLite's bound-variable limit (two lists of ids per slice) holds
+    // however many watchers are online.
+    let mut relations = HashMap::with_capacity(ids.len());
+    for slice in ids.chunks(RELATION_SLICE) {
+        relations.extend(relations_with(conn, user, slice)?);
+    }
     Ok(rows
         .into_iter()
         .map(|(watcher, node)| {
