@@ -14,7 +14,15 @@
 //! scheduler), [`run`] (one run, start to end), [`procstat`] (`/proc`
 //! accounting), [`report`] and [`print`] (the results, as JSON and text),
 //! [`summary`] (Markdown tables from several JSON reports).
+//!
+//! `passerelle-loadgen blobs` measures the blob store instead: PUT and GET
+//! throughput and latency of one object size at one concurrency, with
+//! capabilities it signs itself, or plain against a static file server as
+//! a baseline ([`blobs`], [`blob_summary`]; driven by
+//! `scripts/bench-blobs.sh`).
 
+mod blob_summary;
+mod blobs;
 mod cli;
 mod clock;
 mod print;
@@ -36,6 +44,25 @@ async fn main() -> std::process::ExitCode {
             Ok(plan) => run::run(plan).await,
             Err(e) => Err(e),
         },
+        cli::Command::Blobs(args) => {
+            return match blobs::run(*args).await {
+                Ok(true) => std::process::ExitCode::SUCCESS,
+                Ok(false) => {
+                    eprintln!("passerelle-loadgen: some requests failed (see above)");
+                    std::process::ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("passerelle-loadgen: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        cli::Command::BlobKeys { dir } => return exit(blobs::write_keys(&dir)),
+        cli::Command::BlobSummary {
+            ours,
+            baseline,
+            files,
+        } => return exit(blob_summary::print(&ours, &baseline, &files)),
         cli::Command::Summary { files } => {
             return match summary::print(&files) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -58,6 +85,16 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::from(2)
             }
         }
+        Err(e) => {
+            eprintln!("passerelle-loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("passerelle-loadgen: {e}");
             std::process::ExitCode::FAILURE
