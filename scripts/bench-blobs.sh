@@ -21,7 +21,8 @@
 # of the data dirs, default target/: must be the disk under test, not a
 # tmpfs), BLOB_BENCH_SERVERS ("blobstore nginx"), BLOB_BENCH_MAX_LOAD (1.5:
 # wait, up to BLOB_BENCH_LOAD_WAIT = 600 s, until the 1-minute load average
-# is below it), BLOB_BENCH_BUILD (1), BLOB_BENCH_PORT (first port).
+# is below it), BLOB_BENCH_BUILD (1), BLOB_BENCH_BIN (prebuilt binaries),
+# BLOB_BENCH_PORT (first port).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -36,7 +37,9 @@ SERVERS=${BLOB_BENCH_SERVERS:-"blobstore nginx"}
 MAX_LOAD=${BLOB_BENCH_MAX_LOAD:-1.5}
 LOAD_WAIT=${BLOB_BENCH_LOAD_WAIT:-600}
 PORT=${BLOB_BENCH_PORT:-$((19100 + RANDOM % 800))}
-BIN=$ROOT/target/release
+# BLOB_BENCH_BIN: a directory of prebuilt binaries (e.g. a copy kept from
+# before a change, for a before/after comparison); implies no build.
+BIN=${BLOB_BENCH_BIN:-$ROOT/target/release}
 OUT=$ROOT/target/bench-blobs
 # Objects per run at most (the PUT phase ends early when they are used up):
 # 4 KiB × 100,000 = 400 MiB, 10 MiB × 300 = 3 GiB.
@@ -165,7 +168,7 @@ bench() {
     sync
 }
 
-if [ "${BLOB_BENCH_BUILD:-1}" = 1 ]; then
+if [ "${BLOB_BENCH_BUILD:-1}" = 1 ] && [ -z "${BLOB_BENCH_BIN:-}" ]; then
     cargo build --release --bin passerelle-blobstore --bin passerelle-loadgen
 fi
 mkdir -p "$OUT"
