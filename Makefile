@@ -44,7 +44,7 @@ blobstore: ## Run the blob store (local dir ./data/blobs, 127.0.0.1:8090; keys f
 	PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL=$${PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL:-http://127.0.0.1:8080/.well-known/jwks.json} \
 	$(CARGO) run --bin passerelle-blobstore
 
-.PHONY: bench bench-presence bench-typing bench-expiry
+.PHONY: bench bench-presence bench-typing bench-expiry bench-blobs
 bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/
 	BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) scripts/bench.sh
 
@@ -62,3 +62,6 @@ bench-expiry: ## Disappearing-message sweeper: 1M expiring messages, on SQLite t
 	$(CARGO) build --release -p passerelle-store --example expiry_bench
 	./target/release/examples/expiry_bench
 	EXPIRY_BENCH_BACKEND=postgres EXPIRY_BENCH_PG_URL=$(PG_URL) ./target/release/examples/expiry_bench
+
+bench-blobs: ## Blob store PUT/GET throughput (4 KiB, 10 MiB) against nginx's WebDAV on the same disk
+	scripts/bench-blobs.sh

@@ -68,6 +68,10 @@ pub async fn build(
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    // A response's headers and its body's first chunk are often written
+    // separately (the body streams from the backend); with Nagle on, the
+    // second write waited for the client's delayed ACK, ~40 ms.
+    .tcp_nodelay(true)
     .shutdown_timeout(settings.server.shutdown_timeout_secs)
     .disable_signals()
     .listen(listener)?

@@ -32,6 +32,22 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print Markdown tables from `--json` reports.
     Summary { files: Vec<PathBuf> },
+    /// Blob store throughput: PUT then GET of one object size (or, without
+    /// `--key`, of a plain static file server, as a baseline).
+    Blobs(Box<crate::blobs::BlobArgs>),
+    /// Write a fresh Ed25519 key for `blobs --key` (DIR/key.pem) and its
+    /// public JWKS for the blob store (DIR/jwks.json).
+    BlobKeys { dir: PathBuf },
+    /// One Markdown table of `blobs --json` reports: ours against a baseline.
+    BlobSummary {
+        /// The label of the blob store's reports.
+        #[arg(long, default_value = "blobstore")]
+        ours: String,
+        /// The label of the baseline's reports.
+        #[arg(long, default_value = "nginx")]
+        baseline: String,
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -379,7 +395,7 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 
 /// Accepts `http://HOST[:PORT][/path]` with HOST `localhost`, an address in
 /// 127.0.0.0/8, or `[::1]`.
-fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| format!("--url: {url:?} must start with http://"))?;

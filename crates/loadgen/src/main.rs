@@ -19,7 +19,15 @@
 //! indicators of many users), with [`rest`] (the REST calls and
 //! `/metrics` the client crate lacks) and [`counters`] (Redis, Postgres
 //! and gateway counters around a window, as costs per event).
+//!
+//! `passerelle-loadgen blobs` measures the blob store instead: PUT and GET
+//! throughput and latency of one object size at one concurrency, with
+//! capabilities it signs itself, or plain against a static file server as
+//! a baseline ([`blobs`], [`blob_summary`]; driven by
+//! `scripts/bench-blobs.sh`).
 
+mod blob_summary;
+mod blobs;
 mod cli;
 mod clock;
 mod counters;
@@ -45,6 +53,25 @@ async fn main() -> std::process::ExitCode {
             Ok(plan) => run_scenario(plan).await,
             Err(e) => Err(e),
         },
+        cli::Command::Blobs(args) => {
+            return match blobs::run(*args).await {
+                Ok(true) => std::process::ExitCode::SUCCESS,
+                Ok(false) => {
+                    eprintln!("passerelle-loadgen: some requests failed (see above)");
+                    std::process::ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("passerelle-loadgen: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            };
+        }
+        cli::Command::BlobKeys { dir } => return exit(blobs::write_keys(&dir)),
+        cli::Command::BlobSummary {
+            ours,
+            baseline,
+            files,
+        } => return exit(blob_summary::print(&ours, &baseline, &files)),
         cli::Command::Summary { files } => {
             return match summary::print(&files) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -100,4 +127,14 @@ fn write_json(plan: &cli::Plan, report: &impl serde::Serialize) -> Result<(), St
     };
     let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
     std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn exit(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("passerelle-loadgen: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -12,7 +12,7 @@
 //! renames the blob's directory into `tmp/` first, so a blob disappears at
 //! once and whole. Needs a POSIX filesystem (rename(2) semantics).
 
-use std::io::{ErrorKind, SeekFrom};
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::fs;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::{BlobMeta, BodyStream, ByteStream, Upload, check_upload, take_chunk};
 use crate::digest::{Hasher, Sha256Hex};
@@ -156,31 +156,45 @@ impl LocalStore {
         .map_err(|e| BlobError::Internal(format!("commit task: {e}")))?
     }
 
+    /// Streams `start..end` of the blob. The file is opened, positioned and
+    /// its first chunk read in one blocking task (a small blob is one trip
+    /// to the blocking pool), each further chunk in one more; chunks are
+    /// read straight into the buffer that is sent (no zero-fill, no second
+    /// copy through `tokio::fs::File`'s own buffer).
     pub async fn read(&self, id: &BlobId, start: u64, end: u64) -> Result<ByteStream, BlobError> {
-        let mut file = match fs::File::open(self.blob_dir(id).join("data")).await {
-            Ok(f) => f,
+        let path = self.blob_dir(id).join("data");
+        let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(SeekFrom::Start(start))?;
+            let first = read_chunk(&mut file, end - start)?;
+            Ok((file, first))
+        })
+        .await
+        .map_err(|e| BlobError::Internal(format!("read task: {e}")))?;
+        let (file, first) = match opened {
+            Ok(opened) => opened,
             Err(e) if e.kind() == ErrorKind::NotFound => return Err(BlobError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        file.seek(SeekFrom::Start(start)).await?;
-        let stream =
-            futures_util::stream::try_unfold((file, end - start), |(mut file, left)| async move {
-                if left == 0 {
+        let left = end - start - first.len() as u64;
+        let rest =
+            futures_util::stream::try_unfold((Some(file), left), |(file, left)| async move {
+                let Some(mut file) = file.filter(|_| left > 0) else {
                     return Ok(None);
-                }
-                let want = usize::try_from(left.min(READ_CHUNK as u64)).unwrap_or(READ_CHUNK);
-                let mut buf = vec![0u8; want];
-                let n = file.read(&mut buf).await?;
-                if n == 0 {
-                    return Err(std::io::Error::new(
-                        ErrorKind::UnexpectedEof,
-                        "blob file shorter than its metadata",
-                    ));
-                }
-                buf.truncate(n);
-                Ok(Some((Bytes::from(buf), (file, left - n as u64))))
+                };
+                let (file, chunk) = tokio::task::spawn_blocking(move || {
+                    let chunk = read_chunk(&mut file, left);
+                    (file, chunk)
+                })
+                .await
+                .map_err(std::io::Error::other)?;
+                let chunk = chunk?;
+                let left = left - chunk.len() as u64;
+                Ok(Some((chunk, (Some(file), left))))
             });
-        Ok(Box::pin(stream))
+        Ok(Box::pin(
+            futures_util::stream::once(async move { Ok(first) }).chain(rest),
+        ))
     }
 
     pub async fn delete(&self, id: &BlobId) -> Result<(), BlobError> {
@@ -211,6 +225,22 @@ impl LocalStore {
             }
         }
     }
+}
+
+/// Reads the next chunk of at most [`READ_CHUNK`] and `left` bytes into a
+/// fresh buffer; an end of file before `left` is an error (the blob file is
+/// shorter than its metadata says).
+fn read_chunk(file: &mut std::fs::File, left: u64) -> std::io::Result<Bytes> {
+    let want = left.min(READ_CHUNK as u64);
+    let mut buf = Vec::with_capacity(usize::try_from(want).unwrap_or(READ_CHUNK));
+    file.take(want).read_to_end(&mut buf)?;
+    if (buf.len() as u64) < want {
+        return Err(std::io::Error::new(
+            ErrorKind::UnexpectedEof,
+            "blob file shorter than its metadata",
+        ));
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// fsyncs a directory, so a rename into or out of it is durable.
