@@ -5,30 +5,14 @@
 
 mod common;
 
+use common::user;
+
 use chrono::Duration;
 use passerelle_domain::PresenceStatus;
+use passerelle_store::now;
 use passerelle_store::presence;
 use passerelle_store::social;
-use passerelle_store::users::{self, NewUser};
-use passerelle_store::{DbConn, StoreResult, UserId, now};
 use uuid::Uuid;
-
-fn user(c: &mut DbConn, name: &str) -> StoreResult<UserId> {
-    let id = UserId::new();
-    users::insert(
-        c,
-        &NewUser {
-            id,
-            username: name,
-            display_name: None,
-            password_hash: None,
-            external_issuer: None,
-            external_subject: None,
-            now: now(),
-        },
-    )?;
-    Ok(id)
-}
 
 #[tokio::test]
 async fn sessions_and_their_grace_decide_the_status() {

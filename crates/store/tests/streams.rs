@@ -4,30 +4,14 @@
 
 mod common;
 
+use common::user;
+
 use chrono::Duration;
 use passerelle_store::batch::{self, Outcome, WriteOp};
 use passerelle_store::devices::{self, NewDevice};
 use passerelle_store::streams::{self, EventKind, MessageRow};
-use passerelle_store::users::{self, NewUser};
 use passerelle_store::{DbConn, DeviceId, StoreResult, UserId, now};
 use uuid::Uuid;
-
-fn user(c: &mut DbConn, name: &str) -> StoreResult<UserId> {
-    let id = UserId::new();
-    users::insert(
-        c,
-        &NewUser {
-            id,
-            username: name,
-            display_name: None,
-            password_hash: None,
-            external_issuer: None,
-            external_subject: None,
-            now: now(),
-        },
-    )?;
-    Ok(id)
-}
 
 fn device(c: &mut DbConn, user: UserId) -> StoreResult<DeviceId> {
     let id = DeviceId::new();

@@ -82,3 +82,24 @@ pub async fn migrated() -> Vec<Fixture> {
     }
     all
 }
+
+/// A new account named `name` (no password, no external identity).
+pub fn user(
+    c: &mut passerelle_store::DbConn,
+    name: &str,
+) -> passerelle_store::StoreResult<passerelle_store::UserId> {
+    let id = passerelle_store::UserId::new();
+    passerelle_store::users::insert(
+        c,
+        &passerelle_store::users::NewUser {
+            id,
+            username: name,
+            display_name: None,
+            password_hash: None,
+            external_issuer: None,
+            external_subject: None,
+            now: passerelle_store::now(),
+        },
+    )?;
+    Ok(id)
+}
