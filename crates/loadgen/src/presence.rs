@@ -520,10 +520,7 @@ fn spawn_watcher(
                         }
                     }
                     Ok(ServerFrame::Error { payload, .. }) => {
-                        let code = serde_json::to_value(payload.code)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_else(|| format!("{:?}", payload.code));
+                        let code = crate::session::error_name(payload.code);
                         *st.errors.entry(code).or_default() += 1;
                     }
                     Ok(_) => {}

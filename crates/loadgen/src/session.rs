@@ -284,6 +284,15 @@ pub fn spawn_reader(
     })
 }
 
+/// The wire name of an `error` frame's code (`rate_limited`, ...), the key
+/// every scenario counts refusals under.
+pub(crate) fn error_name(code: passerelle_client::ws::FrameErrorCode) -> String {
+    serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{code:?}"))
+}
+
 fn on_frame(
     f: ServerFrame,
     device: Uuid,
@@ -336,10 +345,7 @@ fn on_frame(
             st.receipts += 1;
         }
         ServerFrame::Error { payload, .. } => {
-            let code = serde_json::to_value(payload.code)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| format!("{:?}", payload.code));
+            let code = error_name(payload.code);
             *st.errors.entry(code).or_default() += 1;
         }
         _ => {}
