@@ -1,5 +1,7 @@
 //! The cross-node registry of live WebSocket sessions, for per-device and
-//! per-user connection caps (and later presence).
+//! per-user connection caps. (Presence does not use it: it needs the
+//! sessions in the same database as the contacts it is joined with; see
+//! `passerelle_store::presence`.)
 //!
 //! Every entry expires unless refreshed (the gateway refreshes on each
 //! heartbeat), so the sessions of a node that dies without unregistering
