@@ -13,11 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use passerelle_api_types::ws::{
     Ack, Authenticated, ClientEnvelope, ClientFrame, ConversationChange, ConversationEvent,
-    DeletionReason, EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom,
-    MessageDeleted, MessageEvent, MessageType, MessagesExpired, Pong, ReadEvent, Ready, Reauth,
-    ReceiptEvent, ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL,
-    SendMessage, Sent, ServerFrame, SessionPresence, SetPresence, Synced, TOKEN_PREFIX, Truncated,
-    Typing, TypingEvent, TypingState, Unread, UnreadConversation, UserPresence, close,
+    DeletionReason, DeviceChange, DeviceEntry, DeviceListEvent, DeviceMismatch, DirectoryDevice,
+    EnterRoom, FrameError, FrameErrorBody, FrameErrorCode, GameEvent, LeaveRoom, MessageDeleted,
+    MessageEvent, MessageType, MessagesExpired, Pong, ReadEvent, Ready, Reauth, ReceiptEvent,
+    ReceiptStatus, Resume, RoomChange, RoomEntered, RoomEvent, RoomLeft, SUBPROTOCOL, SendMessage,
+    Sent, ServerFrame, SessionPresence, SetPresence, Synced, TOKEN_PREFIX, Truncated, Typing,
+    TypingEvent, TypingState, Unread, UnreadConversation, UserPresence, close,
 };
 use passerelle_api_types::{GameInviteState, MemberRole, PresenceStatus};
 use serde_json::{Value, json};
@@ -114,6 +115,7 @@ fn at() -> chrono::DateTime<chrono::Utc> {
 fn every_client_frame() -> Vec<ClientFrame> {
     vec![
         ClientFrame::Message(SendMessage {
+            device_entries: None,
             message_id: uuid(1),
             recipient_id: Some(uuid(2)),
             conversation_id: None,
@@ -125,6 +127,11 @@ fn every_client_frame() -> Vec<ClientFrame> {
             game_id: None,
         }),
         ClientFrame::Message(SendMessage {
+            device_entries: Some(vec![DeviceEntry {
+                device_id: uuid(8),
+                registration_id: 4242,
+                blob_id: "bdevice8".into(),
+            }]),
             message_id: uuid(3),
             recipient_id: None,
             conversation_id: Some(uuid(4)),
@@ -201,6 +208,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
         ServerFrame::Message {
             seq: 4,
             payload: MessageEvent {
+                device_entry: None,
                 message_id: uuid(4),
                 server_id: uuid(5),
                 sender_id: uuid(1),
@@ -274,6 +282,32 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
                 user_id: uuid(6),
                 up_to: uuid(5),
                 at: at(),
+            },
+        },
+        ServerFrame::Devices {
+            seq: 11,
+            payload: DeviceListEvent {
+                user_id: uuid(6),
+                device_id: uuid(8),
+                change: DeviceChange::Reregistered,
+                registration_id: Some(4242),
+                at: at(),
+            },
+        },
+        ServerFrame::Error {
+            id: id.clone(),
+            payload: FrameErrorBody {
+                code: FrameErrorCode::DeviceMismatch,
+                message: "m".into(),
+                mismatch: Some(DeviceMismatch {
+                    missing: vec![DirectoryDevice {
+                        user_id: uuid(6),
+                        device_id: uuid(8),
+                        registration_id: 4242,
+                    }],
+                    extra: vec![uuid(9)],
+                    stale: Vec::new(),
+                }),
             },
         },
         ServerFrame::Sent {
@@ -352,6 +386,7 @@ fn every_server_frame(id: Option<&str>) -> Vec<ServerFrame> {
         ServerFrame::Error {
             id,
             payload: FrameErrorBody {
+                mismatch: None,
                 code: FrameErrorCode::Internal,
                 message: "m".into(),
             },
@@ -382,9 +417,10 @@ fn server_variant(f: &ServerFrame) -> (usize, (String, Value)) {
         ServerFrame::Read { payload, .. } => (17, schema_of(payload)),
         ServerFrame::Presence { payload } => (18, schema_of(payload)),
         ServerFrame::Unread { payload } => (19, schema_of(payload)),
+        ServerFrame::Devices { payload, .. } => (20, schema_of(payload)),
     }
 }
-const SERVER_VARIANTS: usize = 20;
+const SERVER_VARIANTS: usize = 21;
 
 fn frame_type(f: &ServerFrame) -> String {
     serde_json::to_value(f).expect("frame as JSON")["type"]
@@ -678,6 +714,7 @@ fn enums_list_every_variant() {
         FrameErrorCode::MessageIdTaken,
         FrameErrorCode::RateLimited,
         FrameErrorCode::Unauthorized,
+        FrameErrorCode::DeviceMismatch,
         FrameErrorCode::Unavailable,
         FrameErrorCode::Internal,
     ];
@@ -691,12 +728,13 @@ fn enums_list_every_variant() {
         FrameErrorCode::MessageIdTaken => 6,
         FrameErrorCode::RateLimited => 7,
         FrameErrorCode::Unauthorized => 8,
-        FrameErrorCode::Unavailable => 9,
-        FrameErrorCode::Internal => 10,
+        FrameErrorCode::DeviceMismatch => 9,
+        FrameErrorCode::Unavailable => 10,
+        FrameErrorCode::Internal => 11,
     };
     assert_eq!(
         codes.iter().map(index).collect::<Vec<_>>(),
-        (0..11).collect::<Vec<_>>()
+        (0..12).collect::<Vec<_>>()
     );
     assert_enum(&doc, "FrameErrorCode", &codes);
 
@@ -770,6 +808,22 @@ fn enums_list_every_variant() {
         vec![0, 1]
     );
     assert_enum(&doc, "TypingState", &typing_states);
+
+    let device_changes = [
+        DeviceChange::Added,
+        DeviceChange::Reregistered,
+        DeviceChange::Revoked,
+    ];
+    let index = |c: &DeviceChange| match c {
+        DeviceChange::Added => 0,
+        DeviceChange::Reregistered => 1,
+        DeviceChange::Revoked => 2,
+    };
+    assert_eq!(
+        device_changes.iter().map(index).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_enum(&doc, "DeviceChange", &device_changes);
 
     let reasons = [DeletionReason::Retracted];
     let index = |r: &DeletionReason| match r {

@@ -219,6 +219,7 @@ async fn world(s: &TestServer) -> (World, Vec<Connection>) {
     let to_bob = message_to(&bob.user_id);
     sent_ok(&mut ca, to_bob.clone()).await;
     let game = SendMessage {
+        device_entries: None,
         message_type: MessageType::GameInvite,
         game_id: Some("chess.blitz-5".into()),
         ..message_to(&bob.user_id)
@@ -767,6 +768,7 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
             assert_eq!(hidden, absent, "{who}: message to the {what}");
             // A game invitation into it: the same.
             let invite = SendMessage {
+                device_entries: None,
                 conversation_id: Some(conversation.parse().expect("uuid")),
                 recipient_id: None,
                 message_type: MessageType::GameInvite,
@@ -779,6 +781,7 @@ async fn every_frame_refuses_outsiders_removed_members_and_blocked_users_and_rev
             // A reply to one of its messages, from the actor's own note:
             // the answer for a message that does not exist.
             let reply = |to: Uuid| SendMessage {
+                device_entries: None,
                 reply_to: Some(to),
                 ..message_to(&actor.user_id)
             };

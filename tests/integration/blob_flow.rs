@@ -420,3 +420,82 @@ async fn the_sweep_deletes_blobs_of_retracted_orphaned_and_delivered_messages_on
         StatusCode::NOT_FOUND
     );
 }
+
+/// A per-device message's entry blobs live and die with it: deleted at
+/// once when it is retracted, and after the delivered grace once the
+/// device each was addressed to acknowledged it (not before).
+#[tokio::test]
+async fn entry_blobs_go_with_their_message_and_after_their_device_acks() {
+    let s = sweeping_server().await;
+    let alice = register(&s, "entry_alice").await;
+    let bob = register(&s, "entry_bob").await;
+    let bob_reg = json(call(&s, &bob, Method::GET, "/v1/devices", None).await).await["devices"][0]
+        ["registrationId"]
+        .as_u64()
+        .expect("number") as u32;
+    let (mut a1, _) = ws_resumed(&s, &alice, None).await;
+    let (mut b1, _) = ws_resumed(&s, &bob, None).await;
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let (blob, url) = uploaded(&s, &alice, "message", 100).await;
+        let m = passerelle_client::ws::SendMessage {
+            device_entries: Some(vec![passerelle_client::ws::DeviceEntry {
+                device_id: bob.device_id.parse().expect("uuid"),
+                registration_id: bob_reg,
+                blob_id: blob.clone(),
+            }]),
+            ..message_to(&bob.user_id)
+        };
+        a1.send_message(m.clone()).await.expect("send");
+        loop {
+            match next(&mut a1).await {
+                ServerFrame::Sent { .. } => break,
+                ServerFrame::Error { payload, .. } => panic!("refused: {payload:?}"),
+                _ => {}
+            }
+        }
+        let token = download_token(&s, &bob, &blob).await;
+        sent.push((m, blob, url, token));
+    }
+    let conversation =
+        json(call(&s, &alice, Method::GET, "/v1/conversations", None).await).await["conversations"]
+            [0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+    // Retracted: its entry's blob goes at the next sweep.
+    let (retracted, _, retracted_url, retracted_token) = &sent[0];
+    let resp = call(
+        &s,
+        &alice,
+        Method::DELETE,
+        &format!(
+            "/v1/conversations/{conversation}/messages/{}",
+            retracted.message_id
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    until_deleted(&s, retracted_url, retracted_token).await;
+    // Not acknowledged by Bob's device: kept past the one-second grace.
+    let (_, kept, kept_url, kept_token) = &sent[1];
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(
+        stored(&s, kept_url, kept_token).await,
+        "not acknowledged yet"
+    );
+    let seq = drain(&mut b1, 300)
+        .await
+        .iter()
+        .filter_map(|f| serde_json::from_str::<serde_json::Value>(f).ok())
+        .filter_map(|v| v["seq"].as_u64())
+        .max()
+        .expect("bob got events");
+    b1.ack(seq).await.expect("ack");
+    until_deleted(&s, kept_url, kept_token).await;
+    assert_eq!(
+        download_grant(&s, Some(&bob), kept).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -210,6 +210,7 @@ pub async fn closed_with(conn: &mut passerelle_client::Connection) -> u16 {
 /// A `message` frame for `recipient` with a fresh message id.
 pub fn message_to(recipient: &str) -> passerelle_client::ws::SendMessage {
     passerelle_client::ws::SendMessage {
+        device_entries: None,
         message_id: uuid::Uuid::new_v4(),
         recipient_id: Some(recipient.parse().expect("uuid")),
         conversation_id: None,
@@ -466,6 +467,7 @@ pub async fn expect_change(
 /// A `message` frame for a conversation.
 pub fn message_in(conversation: &str) -> passerelle_client::ws::SendMessage {
     passerelle_client::ws::SendMessage {
+        device_entries: None,
         recipient_id: None,
         conversation_id: Some(conversation.parse().expect("uuid")),
         ..message_to(&uuid::Uuid::nil().to_string())

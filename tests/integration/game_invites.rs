@@ -19,6 +19,7 @@ const GAME: &str = "chess.blitz-5";
 /// A `game_invite` frame for `to`.
 fn invite_to(to: &Device) -> passerelle_client::ws::SendMessage {
     passerelle_client::ws::SendMessage {
+        device_entries: None,
         message_type: MessageType::GameInvite,
         game_id: Some(GAME.into()),
         ..message_to(&to.user_id)
@@ -192,6 +193,7 @@ async fn invitees_decline_inviters_cancel_and_nobody_does_the_others_part() {
     // By conversation id (the direct conversation) works the same.
     let conversation = declined["conversationId"].as_str().expect("id").to_owned();
     let second = passerelle_client::ws::SendMessage {
+        device_entries: None,
         recipient_id: None,
         conversation_id: Some(conversation.parse().expect("uuid")),
         ..invite_to(&b)
@@ -353,6 +355,12 @@ async fn outsiders_and_revoked_devices_get_nothing() {
         let resp = invitation(&s, &b_gone, m.message_id, verb).await;
         expect_error(resp, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
+    // Alice hears of the revoked device (they share a conversation), and
+    // of nothing else.
+    assert!(matches!(
+        next(&mut ca).await,
+        ServerFrame::Devices { payload, .. } if payload.device_id.to_string() == b_gone.device_id
+    ));
     quiet(&mut ca, 200).await;
     assert_eq!(
         invitation_ok(&s, &b, m.message_id, None).await["state"],
@@ -411,6 +419,7 @@ async fn malformed_and_misdirected_invitations_are_refused_and_store_nothing() {
     );
     // In a group, to oneself: not a direct conversation with another user.
     let m = passerelle_client::ws::SendMessage {
+        device_entries: None,
         recipient_id: None,
         conversation_id: Some(group.parse().expect("uuid")),
         ..invite_to(&b)
@@ -430,6 +439,7 @@ async fn malformed_and_misdirected_invitations_are_refused_and_store_nothing() {
     );
     // A group the sender is not in: not found, as for any message.
     let m = passerelle_client::ws::SendMessage {
+        device_entries: None,
         recipient_id: None,
         conversation_id: Some(others.parse().expect("uuid")),
         ..invite_to(&b)
@@ -442,6 +452,7 @@ async fn malformed_and_misdirected_invitations_are_refused_and_store_nothing() {
     );
     // An unknown recipient.
     let m = passerelle_client::ws::SendMessage {
+        device_entries: None,
         recipient_id: Some(Uuid::new_v4()),
         ..invite_to(&b)
     };

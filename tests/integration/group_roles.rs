@@ -227,6 +227,7 @@ async fn the_last_member_leaving_deletes_the_group_with_its_messages() {
     // The message row is gone: its id is free again (a new message, not a
     // duplicate), and a replay from the start shows neither it nor a gap.
     let again = passerelle_client::ws::SendMessage {
+        device_entries: None,
         message_id: m.message_id,
         ..message_to(&other.user_id)
     };

@@ -67,7 +67,9 @@ pub async fn leave(conn: &mut Connection, conversation: &str) -> RoomLeft {
 }
 
 /// Asserts that each connection's next frame is the `room` event `change`
-/// of `user` in `conversation`.
+/// of `user` in `conversation`. A `devices` event may come first: a room is
+/// a conversation, so its members hear of each other's revoked devices
+/// (durably, on their own channel, in no fixed order with room events).
 pub async fn expect_room(
     conns: &mut [&mut Connection],
     conversation: &str,
@@ -75,7 +77,11 @@ pub async fn expect_room(
     user: &str,
 ) {
     for (i, conn) in conns.iter_mut().enumerate() {
-        match next(conn).await {
+        let mut frame = next(conn).await;
+        while matches!(frame, ServerFrame::Devices { .. }) {
+            frame = next(conn).await;
+        }
+        match frame {
             ServerFrame::Room { payload } => {
                 assert_eq!(payload.conversation_id.to_string(), conversation, "{i}");
                 assert_eq!(payload.change, change, "connection {i}");

@@ -19,6 +19,8 @@ mod blocks;
 mod common;
 mod contacts;
 mod conversations;
+mod device_directory;
+mod device_directory_nodes;
 mod devices;
 mod disappearing;
 mod external_idp;

@@ -323,6 +323,7 @@ async fn me_shows_the_documented_fields() {
             "presenceVisibility",
             "profileVisibility",
             "readReceipts",
+            "shareDeviceNames",
             "userId",
             "username"
         ]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use passerelle_client::ws::{FrameErrorCode, ServerFrame, close};
+use passerelle_client::ws::{DeviceChange, FrameErrorCode, ServerFrame, close};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -35,7 +35,13 @@ async fn revoking_logging_out_or_deleting_closes_sessions_at_once() {
         "within a second: {:?}",
         started.elapsed()
     );
-    // The others stay open.
+    // The others stay open, and hear of the revocation (`devices`).
+    assert!(matches!(
+        next(&mut ca).await,
+        ServerFrame::Devices { payload, .. }
+            if payload.device_id.to_string() == b.device_id
+                && payload.change == DeviceChange::Revoked
+    ));
     ca.ping().await.unwrap();
     assert!(matches!(next(&mut ca).await, ServerFrame::Pong { .. }));
 
@@ -72,6 +78,13 @@ async fn password_change_closes_the_other_devices_sessions() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(closed_with(&mut cb).await, close::REVOKED);
+    // The device that stays hears of the one revoked.
+    assert!(matches!(
+        next(&mut ca).await,
+        ServerFrame::Devices { payload, .. }
+            if payload.device_id.to_string() == b.device_id
+                && payload.change == DeviceChange::Revoked
+    ));
     ca.ping().await.unwrap();
     assert!(matches!(next(&mut ca).await, ServerFrame::Pong { .. }));
 }

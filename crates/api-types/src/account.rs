@@ -31,6 +31,9 @@ pub struct Me {
     pub last_seen_visibility: PresenceVisibility,
     /// Shown as offline to everyone while connected.
     pub invisible: bool,
+    /// Whether the device directory shows the user's device names to
+    /// others (default: no).
+    pub share_device_names: bool,
 }
 
 /// Change profile fields and privacy settings. A field left out stays as it
@@ -102,6 +105,14 @@ pub struct UpdateMeRequest {
     )]
     #[schema(nullable = false)]
     pub invisible: Option<bool>,
+    /// Show device names in the caller's device directory.
+    #[serde(
+        default,
+        deserialize_with = "not_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(nullable = false)]
+    pub share_device_names: Option<bool>,
 }
 
 /// A field that is present: `Some(None)` for `null`, `Some(Some(v))` for a

@@ -20,6 +20,12 @@ pub struct CredentialsRequest {
     /// The client platform, up to 32 characters ("android", "ios", "web", ...).
     #[serde(default)]
     pub platform: Option<String>,
+    /// The new device's registration number (1 to 2147483647), e.g. the
+    /// Signal-protocol registration id of its fresh encryption state.
+    /// Without it the server picks one in 1..16380.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, minimum = 1, maximum = 2147483647)]
+    pub registration_id: Option<u32>,
 }
 
 /// Exchange a refresh token for a new token pair.
@@ -43,4 +49,8 @@ pub struct TokenResponse {
     pub refresh_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// The new device's registration number (register and login only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub registration_id: Option<u32>,
 }

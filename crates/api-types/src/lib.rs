@@ -32,7 +32,9 @@ pub use conversations::{
     GroupVisibility, Invite, InviteList, JoinLink, Member, MemberList, MemberRole, SetRoleRequest,
     TransferOwnershipRequest, UpdateConversationRequest,
 };
-pub use devices::{Device, DeviceList, RenameDeviceRequest};
+pub use devices::{
+    Device, DeviceList, DirectoryEntry, RenameDeviceRequest, ReregisterRequest, UserDevices,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use games::{GameInvite, GameInviteState};
 pub use health::{Health, Readiness};

@@ -5,23 +5,26 @@
 //! parsed strictly (unknown fields are refused, so no content can be
 //! smuggled). The server sends [`ServerFrame`]s; events of a device's durable
 //! stream (`message`, `receipt`, `conversation`, `deleted`, `expired`,
-//! `game`, `read`) carry a per-device `seq`; live-only events (`room`,
+//! `game`, `read`, `devices`) carry a per-device `seq`; live-only events (`room`,
 //! `typing`, `presence`) carry none.
 //! Message frames carry metadata only: no field holds content, ciphertext
 //! or keys. The link-room frames' payloads are in `rooms`, the typing
 //! frames' in `typing`, the client's presence frame in `presence`, the
-//! `unread` frame's (sent once, after `ready`) in `unread`.
+//! `unread` frame's (sent once, after `ready`) in `unread`, per-device
+//! addressing's (entries, refusals, device-list events) in `devices`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod devices;
 mod presence;
 mod rooms;
 mod typing;
 mod unread;
 
+pub use devices::{DeviceChange, DeviceEntry, DeviceListEvent, DeviceMismatch, DirectoryDevice};
 pub use presence::{SessionPresence, SetPresence};
 pub use rooms::{EnterRoom, LeaveRoom, RoomChange, RoomEntered, RoomEvent, RoomLeft};
 pub use typing::{Typing, TypingEvent, TypingState};
@@ -219,6 +222,14 @@ pub struct SendMessage {
     /// type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_id: Option<String>,
+    /// A per-device send: one entry for every active device of the
+    /// recipients and for each of the sender's other devices (at most 1000,
+    /// one per device). Checked against the directory when stored: a
+    /// mismatch is refused with `device_mismatch` and stores nothing; a
+    /// match delivers each device only its own entry. May go with `blobId`
+    /// (one blob for all, e.g. a group's sender-key message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_entries: Option<Vec<DeviceEntry>>,
 }
 
 /// `resume`: start (or restart) the device's stream after `after`. Without
@@ -284,6 +295,10 @@ pub enum ServerFrame {
     /// A durable stream event: a member moved their read marker (this user
     /// on another device, or the peer of a direct conversation).
     Read { seq: u64, payload: ReadEvent },
+    /// A durable stream event: the device list of this user (another
+    /// device), of someone they share a conversation with, or of a contact
+    /// changed.
+    Devices { seq: u64, payload: DeviceListEvent },
     /// Reply to `message`: stored durably and fanned out.
     Sent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -355,7 +370,8 @@ impl ServerFrame {
             | Self::Deleted { seq, .. }
             | Self::Expired { seq, .. }
             | Self::Game { seq, .. }
-            | Self::Read { seq, .. } => Some(*seq),
+            | Self::Read { seq, .. }
+            | Self::Devices { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -411,6 +427,11 @@ pub struct MessageEvent {
     /// `game_invite` messages: the game invited to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub game_id: Option<String>,
+    /// A per-device message: the entry addressed to this device (absent on
+    /// the sending device's own copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub device_entry: Option<DeviceEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -623,6 +644,9 @@ pub enum FrameErrorCode {
     RateLimited,
     /// The token handed over by `auth` was refused.
     Unauthorized,
+    /// A per-device `message` does not match the device directory;
+    /// `mismatch` lists the missing, extra and stale devices.
+    DeviceMismatch,
     /// Storage is unavailable; retry the same frame later.
     Unavailable,
     Internal,
@@ -633,6 +657,10 @@ pub enum FrameErrorCode {
 pub struct FrameErrorBody {
     pub code: FrameErrorCode,
     pub message: String,
+    /// `device_mismatch` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub mismatch: Option<DeviceMismatch>,
 }
 
 /// Close codes the server uses.

@@ -58,6 +58,7 @@ mod tests {
     #[test]
     fn every_frame_parses_back_as_the_server_reads_it() {
         let msg = SendMessage {
+            device_entries: None,
             message_id: "6f1c2a4e-8a9b-4c1d-9e2f-3a4b5c6d7e8f"
                 .parse()
                 .expect("uuid"),
@@ -112,6 +113,7 @@ mod tests {
     #[test]
     fn message_payload_has_the_documented_camel_case_fields() {
         let msg = SendMessage {
+            device_entries: None,
             message_id: "6f1c2a4e-8a9b-4c1d-9e2f-3a4b5c6d7e8f"
                 .parse()
                 .expect("uuid"),

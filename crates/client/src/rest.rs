@@ -217,6 +217,7 @@ impl Client {
 
 fn credentials(username: &str, password: &str, device_name: Option<&str>) -> CredentialsRequest {
     CredentialsRequest {
+        registration_id: None,
         username: username.to_owned(),
         password: password.to_owned(),
         device_name: device_name.map(str::to_owned),

@@ -10,6 +10,7 @@
 //! never echo secrets).
 
 mod conversation;
+mod device;
 mod error;
 mod ids;
 mod presence;
@@ -20,6 +21,7 @@ pub use conversation::{
     AddPolicy, ConversationKind, GroupName, GroupTitle, MIN_MEMBER_CAP, Role, Visibility,
     check_member_cap,
 };
+pub use device::{MAX_REGISTRATION_ID, RegistrationId};
 pub use error::DomainError;
 pub use ids::{DeviceId, UserId};
 pub use presence::{

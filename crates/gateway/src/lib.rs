@@ -15,6 +15,7 @@ pub mod authn;
 pub mod blobs;
 pub mod cli;
 pub mod config;
+pub mod device_list;
 pub mod error;
 pub mod middleware;
 pub mod openapi;

@@ -29,6 +29,8 @@ use crate::routes;
         routes::devices::list::list,
         routes::devices::rename::rename,
         routes::devices::revoke::revoke,
+        routes::devices::reregister::reregister,
+        routes::devices::directory::directory,
         routes::me::show::show,
         routes::me::update::update,
         routes::me::password::change,

@@ -16,7 +16,10 @@ use passerelle_store::devices::NewDevice;
 use passerelle_store::users::NewUser;
 use passerelle_store::{DbConn, StoreError, StoreResult, devices, users};
 
+use passerelle_store::streams::StreamEvent;
+
 use crate::authn::Caller;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,14 +36,18 @@ pub async fn external_caller(
         .run(move |conn| {
             let user_id = find_or_create_user(conn, &identity)?;
             let key = identity.device_key.as_deref().unwrap_or(DEFAULT_DEVICE_KEY);
-            let device_id = find_or_create_device(conn, user_id, key, &identity.issuer)?;
-            Ok(device_id.map(|device_id| Caller {
+            let (device_id, announced) =
+                find_or_create_device(conn, user_id, key, &identity.issuer)?;
+            let caller = device_id.map(|device_id| Caller {
                 user_id,
                 device_id,
                 expires_at,
-            }))
+            });
+            Ok((caller, announced))
         })
         .await?;
+    let (caller, announced) = caller;
+    crate::device_list::publish(state, &announced).await;
     caller.ok_or(ApiError::Unauthorized("device revoked"))
 }
 
@@ -80,31 +87,46 @@ fn find_or_create_user(conn: &mut DbConn, id: &ExternalIdentity) -> StoreResult<
     Err(StoreError::Conflict("username"))
 }
 
+/// The device (`None`: revoked) and, when it was created here, the
+/// device-list events announcing it (to publish).
 fn find_or_create_device(
     conn: &mut DbConn,
     user_id: UserId,
     key: &str,
     issuer: &str,
-) -> StoreResult<Option<DeviceId>> {
+) -> StoreResult<(Option<DeviceId>, Vec<StreamEvent>)> {
     if let Some(device) = devices::find_by_external_key(conn, user_id, key)? {
-        return Ok(Some(device.id));
+        return Ok((Some(device.id), Vec::new()));
     }
     let device_id = DeviceId::new();
+    let now = passerelle_store::now();
     let new = NewDevice {
         id: device_id,
         user_id,
         name: Some(issuer),
         platform: None,
         external_key: Some(key),
-        now: passerelle_store::now(),
+        registration_id: None,
+        now,
     };
     match devices::insert(conn, &new) {
-        Ok(()) => Ok(Some(device_id)),
+        Ok(registration) => {
+            let announced = conn.tx(|conn| {
+                device_list::announce(
+                    conn,
+                    user_id,
+                    &[Change::added(device_id, registration)],
+                    now,
+                )
+            })?;
+            Ok((Some(device_id), announced))
+        }
         // Either a concurrent request created it (then it is active now), or
         // the device was revoked: its key stays taken and its tokens refused.
-        Err(StoreError::Conflict(_)) => {
-            Ok(devices::find_by_external_key(conn, user_id, key)?.map(|d| d.id))
-        }
+        Err(StoreError::Conflict(_)) => Ok((
+            devices::find_by_external_key(conn, user_id, key)?.map(|d| d.id),
+            Vec::new(),
+        )),
         Err(e) => Err(e),
     }
 }

@@ -44,6 +44,7 @@ impl Rest {
         visibility: PresenceVisibility,
     ) -> Result<(), ClientError> {
         let body = UpdateMeRequest {
+            share_device_names: None,
             presence_visibility: Some(visibility),
             ..UpdateMeRequest::default()
         };

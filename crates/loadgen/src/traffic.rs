@@ -120,6 +120,7 @@ fn dispatch_one(
     let from = rng.below(pop.devices.len());
     if let Some(conversation) = group {
         let msg = SendMessage {
+            device_entries: None,
             message_id: message_id(intended, run_tag, i as u32),
             recipient_id: None,
             conversation_id: Some(conversation),
@@ -143,6 +144,7 @@ fn dispatch_one(
     let recipient = &pop.users[to];
     let expected = recipient.devices.len() + pop.users[sender_user].devices.len() - 1;
     let msg = SendMessage {
+        device_entries: None,
         message_id: message_id(intended, run_tag, i as u32),
         recipient_id: Some(recipient.user_id),
         conversation_id: None,

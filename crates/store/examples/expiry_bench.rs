@@ -58,6 +58,7 @@ fn user(c: &mut DbConn, name: &str) -> StoreResult<(UserId, DeviceId)> {
             name: None,
             platform: None,
             external_key: None,
+            registration_id: None,
             now: now(),
         },
     )?;
@@ -160,6 +161,7 @@ async fn main() {
                 WriteOp::Send {
                     message: message(group, who, device),
                     recipients: Vec::new(),
+                    entries: None,
                 }
             })
             .collect();

@@ -40,12 +40,14 @@ use crate::{DeviceId, UserId};
 mod blobs;
 mod cursors;
 mod delivered;
+mod entries;
 mod games;
 mod pg;
 mod receipt_blocks;
 mod requests;
 mod route;
 
+pub use entries::{DeviceRef, Entry, Mismatch};
 pub use requests::Notice;
 
 use route::Route;
@@ -63,9 +65,16 @@ pub enum WriteOp {
     /// conversation is found or created); a conversation message has its
     /// `conversation_id` set and `recipients` empty (the members are read in
     /// the batch). See [`route`] for blocks and replies.
+    ///
+    /// With `entries` (a per-device send), the entries must name exactly
+    /// the active devices of the recipients and the sender's other
+    /// devices, at their current registration numbers, or nothing is stored
+    /// ([`Outcome::DeviceMismatch`]); each device's event then carries its
+    /// own entry (see `entries`).
     Send {
         message: MessageRow,
         recipients: Vec<UserId>,
+        entries: Option<Vec<Entry>>,
     },
     /// The device has processed its stream up to `seq`.
     Ack {
@@ -86,11 +95,13 @@ pub struct Rules {
 }
 
 /// A device stream entry created by a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub user: UserId,
     pub device: DeviceId,
     pub seq: u64,
+    /// A per-device send's entry for this device.
+    pub entry: Option<Entry>,
 }
 
 /// What happened to one [`WriteOp`].
@@ -123,9 +134,12 @@ pub enum Outcome {
     /// A game invitation that is not for a direct conversation with
     /// another user.
     NotDirect,
-    /// `blob_id` names no message or attachment blob the gateway granted
-    /// to the sender (or one whose message was deleted).
+    /// `blob_id` (or an entry's) names no message or attachment blob the
+    /// gateway granted to the sender (or one whose message was deleted).
     BlobNotFound,
+    /// A per-device send's entries do not match the directory: nothing was
+    /// stored; the sender fixes its sessions and resends the same id.
+    DeviceMismatch(Mismatch),
     /// The acknowledged cursor is now `acked_seq`; `receipts` are the
     /// receipt events written to the senders' devices.
     Acked {
@@ -157,6 +171,7 @@ pub fn apply(
         .map(|(i, list)| (i, list.iter().map(|n| note(n, now, rules)).collect()))
         .collect();
     let mut routed: Vec<(usize, MessageRow, Vec<UserId>)> = Vec::new();
+    let mut hidden_of: HashMap<usize, Vec<UserId>> = HashMap::new();
     for &i in &sends {
         let WriteOp::Send { message, .. } = &ops[i] else {
             continue;
@@ -165,10 +180,14 @@ pub fn apply(
             Some(Route::Deliver {
                 conversation,
                 recipients,
+                hidden,
                 withheld,
                 disappear_secs,
                 peer,
             }) => {
+                if !hidden.is_empty() {
+                    hidden_of.insert(i, hidden);
+                }
                 let mut row = message.clone();
                 row.conversation_id = Some(conversation);
                 row.withheld = withheld;
@@ -189,6 +208,10 @@ pub fn apply(
             }
         }
     }
+
+    // Per-device sends: checked against the directory; refused ones leave
+    // `routed`.
+    let mut entries_of = entries::check(conn, ops, &mut routed, &hidden_of, &mut outcomes)?;
 
     // Active devices of everyone a new message goes to.
     let mut users_needed: HashSet<UserId> = HashSet::new();
@@ -257,8 +280,9 @@ pub fn apply(
         .map(|(_, message, _)| MessageRecord::from(message))
         .collect();
     insert_messages(conn, &new_messages)?;
+    entries::insert(conn, &routed, &entries_of)?;
     games::insert(conn, &routed, &invitees, rules.game_invite_ttl, now)?;
-    blobs::attach(conn, &routed, now)?;
+    blobs::attach(conn, &routed, &entries_of, now)?;
     // Delivery markers need no sequence either. The range read above may
     // have been acknowledged meanwhile by another session of the device:
     // the markers then move to where they already stand.
@@ -296,6 +320,7 @@ pub fn apply(
         }
         let mut deliveries = Vec::new();
         let mut seen = HashSet::new();
+        let mut own_entries = entries_of.remove(&i);
         for user in std::iter::once(&message.sender_id).chain(recipients.iter()) {
             for device in devices_of.get(user).into_iter().flatten() {
                 if !seen.insert(*device) {
@@ -305,19 +330,23 @@ pub fn apply(
                     continue;
                 };
                 cursor.last_seq += 1;
-                deliveries.push(Delivery {
-                    user: *user,
-                    device: *device,
-                    seq: cursor.last_seq,
-                });
-                events.push(event_record(
+                let entry = own_entries.as_mut().and_then(|m| m.remove(device));
+                let mut record = event_record(
                     *device,
                     cursor.last_seq,
                     EventKind::Message,
                     message.id,
                     None,
                     ts,
-                ));
+                );
+                record.meta = entry.as_ref().map(Entry::to_meta);
+                events.push(record);
+                deliveries.push(Delivery {
+                    user: *user,
+                    device: *device,
+                    seq: cursor.last_seq,
+                    entry,
+                });
             }
         }
         let sender_seq = deliveries
@@ -447,6 +476,7 @@ fn classify_sends(
         let WriteOp::Send {
             message,
             recipients,
+            ..
         } = op
         else {
             continue;
@@ -700,9 +730,26 @@ pub fn append(
     notes: &[Note],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<StreamEvent>> {
+    append_except(conn, notes, &[], now)
+}
+
+/// As [`append`], but not to the devices `except` (e.g. the device a
+/// device-list event is about: it knows).
+pub fn append_except(
+    conn: &mut DbConn,
+    notes: &[Note],
+    except: &[DeviceId],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<StreamEvent>> {
     let users: HashSet<UserId> = notes.iter().flat_map(|n| n.users.iter().copied()).collect();
     let devices_of = active_devices(conn, &users)?;
-    let touched: HashSet<DeviceId> = devices_of.values().flatten().copied().collect();
+    // A device without a locked cursor gets no event (`note_events`).
+    let touched: HashSet<DeviceId> = devices_of
+        .values()
+        .flatten()
+        .filter(|d| !except.contains(d))
+        .copied()
+        .collect();
     let mut cursors = cursors::lock(conn, &touched)?;
     let mut records = Vec::new();
     let mut out = Vec::new();

@@ -7,7 +7,9 @@
 //! - [`insert`] records an upload grant; [`find`] reads one.
 //! - [`message_readable`] decides, from the messages that reference a
 //!   blob, whether a user may download it (what they may read in history,
-//!   through the same `history::visible_to!` filter).
+//!   through the same `history::visible_to!` filter); [`entry_readable`]
+//!   whether a device may download a blob a per-device send addressed to
+//!   it (only that device may).
 //! - The send path checks that a message's `blobId` is the sender's own
 //!   message or attachment blob and marks it attached (`batch::blobs`).
 //! - [`doom_of_messages`] marks the blobs of messages being deleted
@@ -20,14 +22,15 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use crate::UserId;
 use crate::conn::DbConn;
 use crate::error::{DbResultExt, StoreResult};
 use crate::history::visible_to;
 use crate::schema::{
-    blobs, blocks, conversation_members, device_events, device_streams, messages, users,
+    blobs, blocks, conversation_members, device_events, device_streams, message_entries, messages,
+    users,
 };
 use crate::sql_types::{Id, Ts};
+use crate::{DeviceId, UserId};
 
 /// What a blob is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -209,6 +212,36 @@ pub fn message_readable(
     Ok(false)
 }
 
+/// Whether `device` may read `blob` as the entry a per-device send of its
+/// owner addressed to it: the message is still there (not retracted, not
+/// expired) and the blob not doomed. No other device, not even another of
+/// the same user, may: each device gets only its own entry.
+pub fn entry_readable(
+    conn: &mut DbConn,
+    blob: &BlobRow,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if blob.doomed_at.is_some() {
+        return Ok(false);
+    }
+    let now = Ts::new(now);
+    diesel::select(diesel::dsl::exists(
+        message_entries::table
+            .inner_join(messages::table)
+            .filter(message_entries::blob_id.eq(&blob.id))
+            .filter(message_entries::device_id.eq(Id::from(device)))
+            .filter(messages::sender_id.eq(Id::from(blob.owner)))
+            .filter(
+                messages::expires_at
+                    .is_null()
+                    .or(messages::expires_at.gt(now)),
+            ),
+    ))
+    .get_result::<bool>(&mut conn.0)
+    .db()
+}
+
 /// Whether `blob` is the current avatar of its owner.
 pub fn is_current_avatar(conn: &mut DbConn, blob: &BlobRow) -> StoreResult<bool> {
     diesel::select(diesel::dsl::exists(
@@ -264,24 +297,41 @@ pub fn doom_of_messages(conn: &mut DbConn, ids: &[Id], now: DateTime<Utc>) -> St
     if ids.is_empty() {
         return Ok(());
     }
-    let carried: Vec<String> = messages::table
+    let mut carried: Vec<String> = messages::table
         .filter(messages::id.eq_any(ids))
         .filter(messages::blob_id.is_not_null())
         .select(messages::blob_id.assume_not_null())
         .distinct()
         .load::<String>(&mut conn.0)
         .db()?;
+    carried.extend(
+        message_entries::table
+            .filter(message_entries::message_id.eq_any(ids))
+            .select(message_entries::blob_id)
+            .distinct()
+            .load::<String>(&mut conn.0)
+            .db()?,
+    );
     if carried.is_empty() {
         return Ok(());
     }
     // Still referenced by a message that stays: not doomed.
-    let kept: Vec<String> = messages::table
+    let mut kept: Vec<String> = messages::table
         .filter(messages::blob_id.eq_any(&carried))
         .filter(diesel::dsl::not(messages::id.eq_any(ids)))
         .select(messages::blob_id.assume_not_null())
         .distinct()
         .load::<String>(&mut conn.0)
         .db()?;
+    kept.extend(
+        message_entries::table
+            .filter(message_entries::blob_id.eq_any(&carried))
+            .filter(diesel::dsl::not(message_entries::message_id.eq_any(ids)))
+            .select(message_entries::blob_id)
+            .distinct()
+            .load::<String>(&mut conn.0)
+            .db()?,
+    );
     let doomed: Vec<&str> = carried
         .iter()
         .filter(|b| !kept.contains(b))
@@ -414,10 +464,24 @@ pub fn due(conn: &mut DbConn, d: Deadlines, limit: u32) -> StoreResult<Vec<(Stri
             .filter(messages::blob_id.eq(blobs::id.nullable()))
             .filter(device_events::kind.eq(crate::streams::EventKind::Message.code()))
             .filter(device_events::seq.gt(device_streams::acked_seq));
+        // Or a per-device entry of it waits for its device's.
+        let entry_pending = message_entries::table
+            .inner_join(
+                device_events::table.on(device_events::message_id
+                    .eq(message_entries::message_id.nullable())
+                    .and(device_events::device_id.eq(message_entries::device_id))),
+            )
+            .inner_join(
+                device_streams::table.on(device_streams::device_id.eq(message_entries::device_id)),
+            )
+            .filter(message_entries::blob_id.eq(blobs::id))
+            .filter(device_events::kind.eq(crate::streams::EventKind::Message.code()))
+            .filter(device_events::seq.gt(device_streams::acked_seq));
         let delivered = blobs::table
             .filter(blobs::attached_at.lt(Ts::new(d.delivered_before)))
             .filter(blobs::doomed_at.is_null())
             .filter(diesel::dsl::not(diesel::dsl::exists(pending)))
+            .filter(diesel::dsl::not(diesel::dsl::exists(entry_pending)))
             .order(blobs::attached_at.asc())
             .select(blobs::id)
             .limit(left)

@@ -56,10 +56,7 @@ impl DbConn {
 
     /// Runs `f` inside a transaction (a savepoint when already inside one);
     /// commits on `Ok`, rolls back on `Err`.
-    pub(crate) fn tx<T>(
-        &mut self,
-        f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
-    ) -> StoreResult<T> {
+    pub fn tx<T>(&mut self, f: impl FnOnce(&mut DbConn) -> StoreResult<T>) -> StoreResult<T> {
         type Tm = <AnyConnection as Connection>::TransactionManager;
         let writer = self.2.clone();
         // A panic while holding the lock leaves nothing half-written (the

@@ -10,6 +10,7 @@ use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{device_streams, devices, refresh_tokens};
 use crate::sql_types::{Id, Ts};
 use crate::{DeviceId, UserId};
+use passerelle_domain::RegistrationId;
 
 /// One device as stored.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct DeviceRow {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Changes when the device re-registers (see [`reregister`]).
+    pub registration_id: RegistrationId,
 }
 
 /// A new device; `now` becomes `created_at` and `last_seen_at`.
@@ -32,6 +35,8 @@ pub struct NewDevice<'a> {
     pub name: Option<&'a str>,
     pub platform: Option<&'a str>,
     pub external_key: Option<&'a str>,
+    /// The client's choice, or one picked at random.
+    pub registration_id: Option<RegistrationId>,
     pub now: DateTime<Utc>,
 }
 
@@ -46,6 +51,7 @@ pub(crate) struct Record {
     created_at: Ts,
     last_seen_at: Option<Ts>,
     revoked_at: Option<Ts>,
+    registration_id: i32,
 }
 
 impl From<Record> for DeviceRow {
@@ -59,14 +65,19 @@ impl From<Record> for DeviceRow {
             created_at: r.created_at.get(),
             last_seen_at: r.last_seen_at.map(Ts::get),
             revoked_at: r.revoked_at.map(Ts::get),
+            registration_id: RegistrationId::from_stored(r.registration_id),
         }
     }
 }
 
-/// Inserts a device. `Conflict("external_key")` when the user already has an
+/// Inserts a device and returns its registration number.
+/// `Conflict("external_key")` when the user already has an
 /// active device with that external key; `NotFound` when the user is gone.
-pub fn insert(conn: &mut DbConn, d: &NewDevice<'_>) -> StoreResult<()> {
+pub fn insert(conn: &mut DbConn, d: &NewDevice<'_>) -> StoreResult<RegistrationId> {
     let now = Ts::new(d.now);
+    let registration = d
+        .registration_id
+        .unwrap_or_else(|| RegistrationId::pick(None));
     conn.guarded(|c| {
         diesel::insert_into(devices::table)
             .values((
@@ -77,6 +88,7 @@ pub fn insert(conn: &mut DbConn, d: &NewDevice<'_>) -> StoreResult<()> {
                 devices::external_key.eq(d.external_key),
                 devices::created_at.eq(now),
                 devices::last_seen_at.eq(Some(now)),
+                devices::registration_id.eq(registration.stored()),
             ))
             .execute(&mut c.0)
             .db()?;
@@ -88,7 +100,7 @@ pub fn insert(conn: &mut DbConn, d: &NewDevice<'_>) -> StoreResult<()> {
             ))
             .execute(&mut c.0)
             .db()?;
-        Ok(())
+        Ok(registration)
     })
 }
 
@@ -157,6 +169,38 @@ pub fn rename(
     .optional()
     .db()
     .map(|r| r.map(DeviceRow::from))
+}
+
+/// Re-registers the active device `device` of `user`: its registration
+/// number becomes `to` (or a fresh one different from the current one).
+/// Returns the device as it now is and whether the number changed (asking
+/// for the current number changes nothing); `None` if it is not an active
+/// device of `user`.
+pub fn reregister(
+    conn: &mut DbConn,
+    user: UserId,
+    device: DeviceId,
+    to: Option<RegistrationId>,
+) -> StoreResult<Option<(DeviceRow, bool)>> {
+    let Some(current) = find_active(conn, user, device)? else {
+        return Ok(None);
+    };
+    let next = to.unwrap_or_else(|| RegistrationId::pick(Some(current.registration_id)));
+    if next == current.registration_id {
+        return Ok(Some((current, false)));
+    }
+    let row = diesel::update(
+        devices::table
+            .filter(devices::id.eq(Id::from(device)))
+            .filter(devices::user_id.eq(Id::from(user)))
+            .filter(devices::revoked_at.is_null()),
+    )
+    .set(devices::registration_id.eq(next.stored()))
+    .returning(devices::all_columns)
+    .get_result::<Record>(&mut conn.0)
+    .optional()
+    .db()?;
+    Ok(row.map(|r| (DeviceRow::from(r), true)))
 }
 
 /// Records activity. A missing device is not an error (it may have just

@@ -11,7 +11,8 @@ use crate::conn::{AnyConnection, DbConn};
 use crate::error::{DbResultExt, StoreResult};
 use crate::schema::{
     blocks, contacts, delivery_markers, device_events, device_streams, devices, game_invites,
-    gateway_nodes, message_requests, messages, read_markers, refresh_tokens, room_presence, users,
+    gateway_nodes, message_entries, message_requests, messages, read_markers, refresh_tokens,
+    room_presence, users,
 };
 use crate::sql_types::{Id, Ts};
 use crate::streams::{EventRecord, MessageRecord};
@@ -76,6 +77,11 @@ pub(crate) fn check_schema_rs(conn: &mut DbConn) -> StoreResult<()> {
         .select(messages::all_columns)
         .limit(0)
         .load::<MessageRecord>(c)
+        .db()?;
+    message_entries::table
+        .select(message_entries::all_columns)
+        .limit(0)
+        .load::<(Id, Id, String)>(c)
         .db()?;
     device_events::table
         .select(device_events::all_columns)

@@ -30,6 +30,7 @@ pub mod admin;
 pub mod batch;
 pub mod blobs;
 pub mod conversations;
+pub mod device_directory;
 pub mod devices;
 pub mod expiry;
 pub mod games;

@@ -23,6 +23,7 @@ diesel::table! {
         presence_visibility -> Text,
         last_seen_visibility -> Text,
         invisible -> Bool,
+        share_device_names -> Bool,
     }
 }
 
@@ -39,6 +40,7 @@ diesel::table! {
         created_at -> DbTimestamp,
         last_seen_at -> Nullable<DbTimestamp>,
         revoked_at -> Nullable<DbTimestamp>,
+        registration_id -> Integer,
     }
 }
 
@@ -113,6 +115,19 @@ diesel::table! {
 }
 
 diesel::joinable!(device_events -> messages (message_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::DbUuid;
+
+    message_entries (message_id, device_id) {
+        message_id -> DbUuid,
+        device_id -> DbUuid,
+        blob_id -> Text,
+    }
+}
+
+diesel::joinable!(message_entries -> messages (message_id));
 
 diesel::table! {
     use diesel::sql_types::*;
@@ -320,6 +335,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     device_streams,
     messages,
     device_events,
+    message_entries,
     contacts,
     blocks,
     conversations,

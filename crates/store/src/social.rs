@@ -158,6 +158,7 @@ pub struct ProfileChange {
     pub presence_visibility: Option<PresenceVisibility>,
     pub last_seen_visibility: Option<PresenceVisibility>,
     pub invisible: Option<bool>,
+    pub share_device_names: Option<bool>,
 }
 
 impl ProfileChange {
@@ -181,6 +182,7 @@ struct Changes<'a> {
     presence_visibility: Option<&'static str>,
     last_seen_visibility: Option<&'static str>,
     invisible: Option<bool>,
+    share_device_names: Option<bool>,
     // Always set, so the changeset is never empty.
     updated_at: Ts,
 }
@@ -201,6 +203,7 @@ pub fn update_profile(
         presence_visibility: change.presence_visibility.map(PresenceVisibility::as_str),
         last_seen_visibility: change.last_seen_visibility.map(PresenceVisibility::as_str),
         invisible: change.invisible,
+        share_device_names: change.share_device_names,
         updated_at: Ts::new(now),
     };
     diesel::update(users::table.filter(users::id.eq(Id::from(user))))

@@ -137,6 +137,9 @@ pub enum EventKind {
     Game,
     /// A member moved their read marker; the payload says where.
     Read,
+    /// A user's device list changed (a device added, re-registered or
+    /// revoked); the payload says how.
+    Devices,
     /// What was here is gone (a retracted, expired or room message and
     /// its copies and receipts): the row stays, with nothing in it, so
     /// that the stream has no hole (a hole would read as retention), and is
@@ -154,6 +157,7 @@ impl EventKind {
             EventKind::Expired => 6,
             EventKind::Game => 5,
             EventKind::Read => 7,
+            EventKind::Devices => 8,
             EventKind::Erased => 0,
         }
     }
@@ -167,6 +171,7 @@ impl EventKind {
             6 => Some(EventKind::Expired),
             5 => Some(EventKind::Game),
             7 => Some(EventKind::Read),
+            8 => Some(EventKind::Devices),
             0 => Some(EventKind::Erased),
             _ => None,
         }

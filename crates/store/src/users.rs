@@ -32,6 +32,9 @@ pub struct UserRow {
     pub read_receipts: bool,
     /// Who sees this user's presence and last-seen time; invisible mode.
     pub presence: PresenceSettings,
+    /// Whether the device directory shows this user's device names to
+    /// others.
+    pub share_device_names: bool,
 }
 
 /// A new account, with no avatar and the default privacy settings. `now`
@@ -65,6 +68,7 @@ pub(crate) struct Record {
     presence_visibility: String,
     last_seen_visibility: String,
     invisible: bool,
+    share_device_names: bool,
 }
 
 impl From<Record> for UserRow {
@@ -87,6 +91,7 @@ impl From<Record> for UserRow {
                 last_seen: PresenceVisibility::from_stored(&r.last_seen_visibility),
                 invisible: r.invisible,
             },
+            share_device_names: r.share_device_names,
         }
     }
 }

@@ -41,6 +41,7 @@ fn add_device(
             name: Some("phone"),
             platform: Some("android"),
             external_key: key,
+            registration_id: None,
             now: at,
         },
     )?;
@@ -284,6 +285,7 @@ async fn deleting_a_user_cascades() {
                             name: None,
                             platform: None,
                             external_key: None,
+                            registration_id: None,
                             now: t,
                         },
                     )

@@ -228,6 +228,7 @@ async fn profiles_update_and_look_up() {
         assert_eq!(row.avatar_blob_id, None);
 
         let change = ProfileChange {
+            share_device_names: None,
             display_name: Some(Some("Owner".into())),
             avatar_blob_id: Some(Some("avatar-1".into())),
             message_policy: Some(MessagePolicy::Contacts),
@@ -259,6 +260,7 @@ async fn profiles_update_and_look_up() {
 
         // Absent fields stay; `Some(None)` clears.
         let change = ProfileChange {
+            share_device_names: None,
             avatar_blob_id: Some(None),
             ..ProfileChange::default()
         };

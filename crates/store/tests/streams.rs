@@ -23,6 +23,7 @@ fn device(c: &mut DbConn, user: UserId) -> StoreResult<DeviceId> {
             name: None,
             platform: None,
             external_key: None,
+            registration_id: None,
             now: now(),
         },
     )?;
@@ -65,6 +66,7 @@ fn send(m: &MessageRow) -> WriteOp {
     WriteOp::Send {
         message: m.clone(),
         recipients: vec![m.recipient_id.expect("direct")],
+        entries: None,
     }
 }
 

@@ -40,6 +40,7 @@ async fn consume_rotated_replayed_expired_unknown() {
                             name: None,
                             platform: None,
                             external_key: None,
+                            registration_id: None,
                             now: t,
                         },
                     )?;
@@ -151,6 +152,7 @@ async fn short_hash_is_rejected() {
                         name: None,
                         platform: None,
                         external_key: None,
+                        registration_id: None,
                         now: t,
                     },
                 )?;

@@ -44,6 +44,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/v1/auth/logout").route(web::post().to(auth::logout::logout)))
         .service(resource("/v1/devices").route(web::get().to(devices::list::list)))
         .service(
+            resource("/v1/devices/current/registration")
+                .route(web::put().to(devices::reregister::reregister)),
+        )
+        .service(
             resource("/v1/devices/{device_id}")
                 .route(web::patch().to(devices::rename::rename))
                 .route(web::delete().to(devices::revoke::revoke)),
@@ -74,6 +78,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/v1/users/{username}/presence").route(web::get().to(presence::show::show)),
         )
         .service(resource("/v1/presence").route(web::get().to(presence::list::list)))
+        .service(
+            resource("/v1/users/{user_id}/devices")
+                .route(web::get().to(devices::directory::directory)),
+        )
         .service(resource("/v1/blobs").route(web::post().to(blobs::upload::upload)))
         .service(
             resource("/v1/blobs/{blob_id}/download")

@@ -6,11 +6,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use passerelle_api_types::GameInviteState;
 use passerelle_api_types::ws::{
-    ConversationChange, ConversationEvent, GameEvent, MessageEvent, MessageType, ReceiptEvent,
-    ReceiptStatus,
+    ConversationChange, ConversationEvent, DeviceEntry, GameEvent, MessageEvent, MessageType,
+    ReceiptEvent, ReceiptStatus,
 };
 use passerelle_store::UserId;
-use passerelle_store::batch::{Note, Notice, Outcome, Rules};
+use passerelle_store::batch::{Entry, Note, Notice, Outcome, Rules};
 use passerelle_store::games::{GameInviteRow, GameState};
 use passerelle_store::streams::{EventKind, MessageRow, StreamEvent};
 use serde_json::value::RawValue;
@@ -35,7 +35,24 @@ pub fn message_event(m: &MessageRow) -> MessageEvent {
         blob_id: m.blob_id.clone(),
         expires_at: m.expires_at,
         game_id: m.game_id.clone(),
+        device_entry: None,
     }
+}
+
+/// The API form of a per-device send's entry.
+pub fn device_entry(e: &Entry) -> DeviceEntry {
+    DeviceEntry {
+        device_id: e.device_id.0,
+        registration_id: e.registration_id,
+        blob_id: e.blob_id.clone(),
+    }
+}
+
+/// A message event with the entry addressed to the receiving device.
+fn message_event_for(m: &MessageRow, entry: Option<&Entry>) -> MessageEvent {
+    let mut event = message_event(m);
+    event.device_entry = entry.map(device_entry);
+    event
 }
 
 /// What the writers' batches need from the gateway: the payload of the
@@ -138,7 +155,10 @@ fn raw<T: serde::Serialize>(value: &T) -> Box<RawValue> {
 /// message or receipt whose message is gone, or a payload that is not JSON.
 pub fn stream_event(e: &StreamEvent) -> Option<Event> {
     let (kind, payload) = match (e.kind, &e.message) {
-        (EventKind::Message, Some(m)) => ("message", raw(&message_event(m))),
+        (EventKind::Message, Some(m)) => {
+            let entry = e.payload.as_deref().and_then(Entry::from_meta);
+            ("message", raw(&message_event_for(m, entry.as_ref())))
+        }
         (EventKind::Receipt, Some(m)) => ("receipt", raw(&receipt_event(e, m))),
         (EventKind::Conversation, _) => (
             "conversation",
@@ -148,6 +168,7 @@ pub fn stream_event(e: &StreamEvent) -> Option<Event> {
         (EventKind::Expired, _) => ("expired", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Game, _) => ("game", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Read, _) => ("read", RawValue::from_string(e.payload.clone()?).ok()?),
+        (EventKind::Devices, _) => ("devices", RawValue::from_string(e.payload.clone()?).ok()?),
         (EventKind::Message | EventKind::Receipt, None) | (EventKind::Erased, _) => return None,
     };
     Some(Event {
@@ -181,11 +202,16 @@ pub fn batch_envelopes(outcomes: &[Outcome]) -> Vec<(Uuid, Bytes)> {
             } if !deliveries.is_empty() => {
                 let payload = raw(&message_event(message));
                 for d in deliveries {
+                    // A per-device send: each device its own entry.
+                    let payload = match &d.entry {
+                        Some(entry) => raw(&message_event_for(message, Some(entry))),
+                        None => payload.clone(),
+                    };
                     by_user.entry(d.user).or_default().push(Event {
                         device: d.device.0,
                         seq: d.seq,
                         kind: "message".into(),
-                        payload: payload.clone(),
+                        payload,
                     });
                 }
             }

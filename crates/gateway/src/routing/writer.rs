@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use passerelle_bus::Fanout;
-use passerelle_store::batch::{self, Outcome, Rules, WriteOp};
+use passerelle_store::batch::{self, Entry, Outcome, Rules, WriteOp};
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, Store, StoreError, UserId};
 use tokio::sync::{mpsc, oneshot};
@@ -99,11 +99,13 @@ impl Router {
         rx.await.map_err(|_| RouteError::Closed)?
     }
 
-    /// Stores `message` for `recipients` and fans it out.
+    /// Stores `message` for `recipients` (with a per-device send's
+    /// `entries`) and fans it out.
     pub async fn send(
         &self,
         message: MessageRow,
         recipients: Vec<UserId>,
+        entries: Option<Vec<Entry>>,
     ) -> Result<Outcome, RouteError> {
         let device = message.sender_device_id;
         self.submit(
@@ -111,6 +113,7 @@ impl Router {
             WriteOp::Send {
                 message,
                 recipients,
+                entries,
             },
         )
         .await

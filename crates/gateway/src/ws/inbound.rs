@@ -3,9 +3,11 @@
 //! the problem (sent back as an `error` frame; the session stays open).
 
 use passerelle_api_types::ws::{
-    ClientEnvelope, ClientFrame, FrameError, FrameErrorBody, FrameErrorCode, MessageType,
-    SendMessage, ServerFrame, SessionPresence, TypingState,
+    ClientEnvelope, ClientFrame, DeviceEntry, FrameError, FrameErrorBody, FrameErrorCode,
+    MessageType, SendMessage, ServerFrame, SessionPresence, TypingState,
 };
+use passerelle_domain::RegistrationId;
+use passerelle_store::batch::Entry;
 use passerelle_store::streams::MessageRow;
 use passerelle_store::{DeviceId, UserId};
 
@@ -20,6 +22,7 @@ pub enum Action {
         id: Option<String>,
         message: MessageRow,
         recipients: Vec<UserId>,
+        entries: Option<Vec<Entry>>,
     },
     Resume {
         id: Option<String>,
@@ -77,6 +80,7 @@ impl Refusal {
             payload: FrameErrorBody {
                 code: self.code,
                 message: self.message.clone(),
+                mismatch: None,
             },
         })
     }
@@ -91,6 +95,9 @@ const MAX_ID: usize = 64;
 const MAX_SESSION_ID: usize = 128;
 const MAX_BLOB_ID: usize = 128;
 const MAX_GAME_ID: usize = 64;
+/// Entries of one per-device send at most (the frame size limit,
+/// `ws.max_frame_bytes`, usually binds first: about 110 bytes an entry).
+const MAX_ENTRIES: usize = 1000;
 
 /// Reads one text frame of the device `device` of `user`.
 pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusal> {
@@ -129,12 +136,13 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
     })?;
     Ok(match frame {
         ClientFrame::Message(m) => {
-            let (message, recipients) = message(m, user, device)
+            let (message, recipients, entries) = message(m, user, device)
                 .map_err(|why| Refusal::new(id.clone(), FrameErrorCode::ValidationFailed, why))?;
             Action::Send {
                 id,
                 message,
                 recipients,
+                entries,
             }
         }
         ClientFrame::Resume(r) => Action::Resume { id, after: r.after },
@@ -161,11 +169,11 @@ pub fn read(text: &str, user: UserId, device: DeviceId) -> Result<Action, Refusa
     })
 }
 
-fn message(
-    m: SendMessage,
-    user: UserId,
-    device: DeviceId,
-) -> Result<(MessageRow, Vec<UserId>), String> {
+/// A checked `message` frame: the row to store, its direct recipient, its
+/// per-device entries.
+type CheckedMessage = (MessageRow, Vec<UserId>, Option<Vec<Entry>>);
+
+fn message(m: SendMessage, user: UserId, device: DeviceId) -> Result<CheckedMessage, String> {
     let (recipient, conversation) = match (m.recipient_id, m.conversation_id) {
         (Some(r), None) => (Some(UserId(r)), None),
         (None, Some(c)) => (None, Some(c)),
@@ -182,6 +190,7 @@ fn message(
     {
         return Err("blobId: 1 to 128 characters of [A-Za-z0-9._-]".into());
     }
+    let entries = m.device_entries.map(entries).transpose()?;
     match (m.message_type, &m.game_id) {
         (MessageType::GameInvite, None) => {
             return Err("gameId: required for a game_invite".into());
@@ -218,7 +227,34 @@ fn message(
         withheld: false,
         expires_at: None,
     };
-    Ok((row, recipient.into_iter().collect()))
+    Ok((row, recipient.into_iter().collect(), entries))
+}
+
+/// Checks a per-device send's entries: at most [`MAX_ENTRIES`], one per
+/// device, each with a registration number and a well-formed blob id.
+fn entries(list: Vec<DeviceEntry>) -> Result<Vec<Entry>, String> {
+    if list.len() > MAX_ENTRIES {
+        return Err(format!(
+            "deviceEntries: at most {MAX_ENTRIES} entries; address large groups with one blobId"
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    list.into_iter()
+        .map(|e| {
+            if !seen.insert(e.device_id) {
+                return Err(format!("deviceEntries: device {} named twice", e.device_id));
+            }
+            RegistrationId::parse(u64::from(e.registration_id)).map_err(|e| e.to_string())?;
+            if !token_like(&e.blob_id, MAX_BLOB_ID) {
+                return Err("deviceEntries: blobId: 1 to 128 characters of [A-Za-z0-9._-]".into());
+            }
+            Ok(Entry {
+                device_id: DeviceId(e.device_id),
+                registration_id: e.registration_id,
+                blob_id: e.blob_id,
+            })
+        })
+        .collect()
 }
 
 /// 1 to `max` bytes of `[A-Za-z0-9._-]` (blob and game ids).

@@ -3,8 +3,10 @@
 //! frame answering a `message` frame.
 
 use futures_util::stream::FuturesUnordered;
-use passerelle_api_types::ws::{FrameErrorCode, Sent, ServerFrame};
-use passerelle_store::batch::Outcome;
+use passerelle_api_types::ws::{
+    DeviceMismatch, DirectoryDevice, FrameErrorBody, FrameErrorCode, Sent, ServerFrame,
+};
+use passerelle_store::batch::{DeviceRef, Mismatch, Outcome};
 use uuid::Uuid;
 
 use super::inbound::{Refusal, frame_text};
@@ -140,6 +142,19 @@ pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>
             "blobId: no such blob of yours; ask POST /v1/blobs for one and upload it first",
         )
         .frame(),
+        Ok(Outcome::DeviceMismatch(m)) => frame_text(&ServerFrame::Error {
+            id,
+            payload: FrameErrorBody {
+                code: FrameErrorCode::DeviceMismatch,
+                message: format!(
+                    "deviceEntries do not match the device directory: {} missing, {} extra, {} stale; fix the sessions and resend the same messageId",
+                    m.missing.len(),
+                    m.extra.len(),
+                    m.stale.len()
+                ),
+                mismatch: Some(mismatch(&m)),
+            },
+        }),
         Ok(Outcome::MessageIdTaken) => Refusal::new(
             id,
             FrameErrorCode::MessageIdTaken,
@@ -159,5 +174,19 @@ pub(super) fn sent_reply(id: Option<String>, result: Result<Outcome, RouteError>
             tracing::error!(error = %e, "send failed");
             Refusal::new(id, FrameErrorCode::Internal, "internal error").frame()
         }
+    }
+}
+
+/// The API form of a refused per-device send's lists.
+fn mismatch(m: &Mismatch) -> DeviceMismatch {
+    let device = |d: &DeviceRef| DirectoryDevice {
+        user_id: d.user.0,
+        device_id: d.device.0,
+        registration_id: d.registration_id.get(),
+    };
+    DeviceMismatch {
+        missing: m.missing.iter().map(device).collect(),
+        extra: m.extra.iter().map(|d| d.0).collect(),
+        stale: m.stale.iter().map(device).collect(),
     }
 }

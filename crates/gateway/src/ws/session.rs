@@ -317,12 +317,13 @@ impl Conn {
                 id,
                 message,
                 recipients,
+                entries,
             } => {
                 let router = self.state.router.clone();
                 let message_id = message.message_id;
                 self.in_flight.insert(message_id);
                 pending.push(Box::pin(async move {
-                    let result = router.send(message, recipients).await;
+                    let result = router.send(message, recipients, entries).await;
                     let own_seq = match &result {
                         Ok(Outcome::Sent { sender_seq, .. }) if *sender_seq > 0 => {
                             Some(*sender_seq)

@@ -1,11 +1,12 @@
-//! Blob references in a batch: a message's `blobId` must name a message or
-//! attachment blob the gateway granted to its sender (so nobody can hand
+//! Blob references in a batch: a message's `blobId`, and each blob of its
+//! per-device entries, must name a message or attachment blob the gateway
+//! granted to its sender (so nobody can hand
 //! others a download right to someone else's blob by naming it), not
 //! doomed. [`check`] refuses the others ([`super::Outcome::BlobNotFound`])
 //! before routing, with one read for the whole batch and none in a batch
 //! without blobs; [`attach`] marks the blobs of the messages stored.
 
-use super::{Outcome, WriteOp};
+use super::{Outcome, WriteOp, entries};
 use crate::UserId;
 use crate::blobs;
 use crate::conn::DbConn;
@@ -22,12 +23,14 @@ pub(crate) fn check(
 ) -> StoreResult<()> {
     let refs: Vec<(usize, String, UserId)> = sends
         .iter()
-        .filter_map(|&i| match &ops[i] {
-            WriteOp::Send { message, .. } => message
-                .blob_id
-                .as_ref()
-                .map(|b| (i, b.clone(), message.sender_id)),
-            _ => None,
+        .flat_map(|&i| {
+            let (own, sender) = match &ops[i] {
+                WriteOp::Send { message, .. } => (message.blob_id.as_deref(), message.sender_id),
+                WriteOp::Ack { user, .. } => (None, *user),
+            };
+            own.into_iter()
+                .chain(entries::blob_ids(&ops[i]))
+                .map(move |b| (i, b.to_owned(), sender))
         })
         .collect();
     if refs.is_empty() {
@@ -36,7 +39,7 @@ pub(crate) fn check(
     let pairs: Vec<(String, UserId)> = refs.iter().map(|(_, b, u)| (b.clone(), *u)).collect();
     let ok = blobs::sendable(conn, &pairs)?;
     for (i, blob, sender) in refs {
-        if !ok.contains(&(blob, sender)) {
+        if !ok.contains(&(blob, sender)) && outcomes[i].is_none() {
             outcomes[i] = Some(Outcome::BlobNotFound);
             sends.retain(|s| *s != i);
         }
@@ -44,15 +47,24 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// Marks the blobs of the stored messages attached.
+/// Marks the blobs of the stored messages (and of their matched entries)
+/// attached.
 pub(crate) fn attach(
     conn: &mut DbConn,
     routed: &[(usize, MessageRow, Vec<UserId>)],
+    matched: &entries::Matched,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     let ids: Vec<&str> = routed
         .iter()
-        .filter_map(|(_, m, _)| m.blob_id.as_deref())
+        .flat_map(|(i, m, _)| {
+            m.blob_id.as_deref().into_iter().chain(
+                matched
+                    .get(i)
+                    .into_iter()
+                    .flat_map(|e| e.values().map(|e| e.blob_id.as_str())),
+            )
+        })
         .collect();
     blobs::attach(conn, &ids, now)
 }

@@ -42,6 +42,7 @@ pub(crate) fn check(
         let WriteOp::Send {
             message,
             recipients,
+            ..
         } = &ops[i]
         else {
             continue;

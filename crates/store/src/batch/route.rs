@@ -50,6 +50,11 @@ pub(crate) enum Route {
         conversation: Uuid,
         /// Users besides the sender whose devices get the message.
         recipients: Vec<UserId>,
+        /// Users the message is addressed to but withheld from (they block
+        /// the sender, or declined its request): a per-device send is not
+        /// checked against their devices, and its entries for them are
+        /// dropped, so that the sender cannot tell.
+        hidden: Vec<UserId>,
         withheld: bool,
         /// The conversation's disappearing-message timer, if set.
         disappear_secs: Option<i32>,
@@ -86,6 +91,7 @@ pub(crate) fn resolve(
         if let WriteOp::Send {
             message,
             recipients,
+            ..
         } = &ops[i]
         {
             match (message.conversation_id, recipients.as_slice()) {
@@ -137,6 +143,7 @@ pub(crate) fn resolve(
         let WriteOp::Send {
             message,
             recipients,
+            ..
         } = &ops[i]
         else {
             continue;
@@ -149,6 +156,7 @@ pub(crate) fn resolve(
                     Route::Deliver {
                         conversation,
                         recipients: if blocked { Vec::new() } else { vec![*to] },
+                        hidden: if blocked { vec![*to] } else { Vec::new() },
                         withheld: blocked,
                         disappear_secs,
                         peer: Some(*to),
@@ -177,6 +185,11 @@ pub(crate) fn resolve(
                             .filter(|u| **u != sender && !blockers.contains(&(**u, sender)))
                             .copied()
                             .collect(),
+                        hidden: list
+                            .iter()
+                            .filter(|u| **u != sender && blockers.contains(&(**u, sender)))
+                            .copied()
+                            .collect(),
                         withheld,
                         disappear_secs,
                         peer,
@@ -191,6 +204,7 @@ pub(crate) fn resolve(
                 Route::Deliver {
                     conversation,
                     recipients,
+                    hidden,
                     withheld,
                     disappear_secs,
                     peer,
@@ -202,12 +216,13 @@ pub(crate) fn resolve(
                     .or_else(|| in_batch.get(&reply))
                     .copied();
                 match target {
-                    Some((c, author, hidden))
-                        if c == conversation && (!hidden || author == sender) =>
+                    Some((c, author, withheld_from_them))
+                        if c == conversation && (!withheld_from_them || author == sender) =>
                     {
                         Route::Deliver {
                             conversation,
                             recipients,
+                            hidden,
                             withheld,
                             disappear_secs,
                             peer,
@@ -221,13 +236,16 @@ pub(crate) fn resolve(
         if let Route::Deliver {
             conversation,
             recipients,
+            hidden,
             withheld,
             ..
         } = &mut route
         {
+            let before: Vec<UserId> = recipients.clone();
             let caused = requests.route(*conversation, sender, recipients, withheld, |a, b| {
                 blockers.contains(&(a, b))
             });
+            hidden.extend(before.into_iter().filter(|u| !recipients.contains(u)));
             if !caused.is_empty() {
                 notices.insert(i, caused);
             }

@@ -8,6 +8,7 @@ use passerelle_store::users;
 
 use super::session::{DeviceLabel, NewRefresh, token_response};
 use super::throttle;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,7 +33,11 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let password = Password::offered(body.password)?;
-    let label = DeviceLabel::parse(body.device_name.as_deref(), body.platform.as_deref())?;
+    let label = DeviceLabel::parse(
+        body.device_name.as_deref(),
+        body.platform.as_deref(),
+        body.registration_id,
+    )?;
     // A malformed username cannot exist; it is checked like an unknown one.
     let username = Username::parse(&body.username).ok();
     let canonical = body.username.to_ascii_lowercase();
@@ -72,10 +77,10 @@ pub async fn login(
     let (user_id, device_id, now) = (user.id, DeviceId::new(), passerelle_store::now());
     let refresh = NewRefresh::generate(&state, now);
     let (digest, expires_at) = (refresh.digest, refresh.expires_at);
-    state
+    let (registration, announced) = state
         .store
         .transaction(move |conn| {
-            devices::insert(
+            let registration = devices::insert(
                 conn,
                 &NewDevice {
                     id: device_id,
@@ -83,12 +88,23 @@ pub async fn login(
                     name: label.name.as_deref(),
                     platform: label.platform.as_deref(),
                     external_key: None,
+                    registration_id: label.registration_id,
                     now,
                 },
             )?;
-            NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)
+            NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)?;
+            let announced = device_list::announce(
+                conn,
+                user_id,
+                &[Change::added(device_id, registration)],
+                now,
+            )?;
+            Ok((registration, announced))
         })
         .await?;
+    device_list::publish(&state, &announced).await;
     tracing::info!(user_id = %user_id, device_id = %device_id, "logged in");
-    Ok(HttpResponse::Ok().json(token_response(&state, user_id, device_id, &refresh)?))
+    let mut body = token_response(&state, user_id, device_id, &refresh)?;
+    body.registration_id = Some(registration.get());
+    Ok(HttpResponse::Ok().json(body))
 }

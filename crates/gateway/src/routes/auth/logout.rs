@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use passerelle_store::devices;
 
 use crate::authn::Caller;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
@@ -17,10 +18,21 @@ use crate::state::AppState;
 )]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, ApiError> {
     let now = passerelle_store::now();
-    state
+    let announced = state
         .store
-        .run(move |conn| devices::revoke(conn, caller.user_id, caller.device_id, now))
+        .transaction(move |conn| {
+            if !devices::revoke(conn, caller.user_id, caller.device_id, now)? {
+                return Ok(Vec::new());
+            }
+            device_list::announce(
+                conn,
+                caller.user_id,
+                &[Change::revoked(caller.device_id)],
+                now,
+            )
+        })
         .await?;
+    device_list::publish(&state, &announced).await;
     revoke_sessions(
         &state.fanout,
         caller.user_id,

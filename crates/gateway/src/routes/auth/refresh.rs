@@ -7,6 +7,7 @@ use passerelle_store::devices;
 use passerelle_store::refresh_tokens::{self, Consumed};
 
 use super::session::{NewRefresh, token_response};
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
@@ -36,19 +37,29 @@ pub async fn refresh(
         .store
         .transaction(move |conn| {
             let outcome = refresh_tokens::consume(conn, &presented, now)?;
+            let mut announced = Vec::new();
             match &outcome {
                 Consumed::Rotated { user_id, device_id } => {
                     NewRefresh::store_digest(conn, &digest, expires_at, *user_id, *device_id, now)?;
                     devices::touch(conn, *device_id, now)?;
                 }
                 Consumed::Replayed { user_id, device_id } => {
-                    devices::revoke(conn, *user_id, *device_id, now)?;
+                    if devices::revoke(conn, *user_id, *device_id, now)? {
+                        announced = device_list::announce(
+                            conn,
+                            *user_id,
+                            &[Change::revoked(*device_id)],
+                            now,
+                        )?;
+                    }
                 }
                 Consumed::Expired | Consumed::Unknown => {}
             }
-            Ok(outcome)
+            Ok((outcome, announced))
         })
         .await?;
+    let (outcome, announced) = outcome;
+    device_list::publish(&state, &announced).await;
     match outcome {
         Consumed::Rotated { user_id, device_id } => {
             Ok(HttpResponse::Ok().json(token_response(&state, user_id, device_id, &next)?))

@@ -8,6 +8,7 @@ use passerelle_store::users::{self, NewUser};
 
 use super::session::{DeviceLabel, NewRefresh, token_response};
 use super::throttle;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -33,7 +34,11 @@ pub async fn register(
     let body = body.into_inner();
     let username = Username::parse(&body.username)?;
     let password = Password::new_secret(body.password)?;
-    let label = DeviceLabel::parse(body.device_name.as_deref(), body.platform.as_deref())?;
+    let label = DeviceLabel::parse(
+        body.device_name.as_deref(),
+        body.platform.as_deref(),
+        body.registration_id,
+    )?;
     let limits = &state.settings.limits;
     let address = throttle::client_address(&state, &req);
     throttle::check(
@@ -49,7 +54,7 @@ pub async fn register(
     let refresh = NewRefresh::generate(&state, now);
     let digest = refresh.digest;
     let expires_at = refresh.expires_at;
-    state
+    let (registration, announced) = state
         .store
         .transaction(move |conn| {
             users::insert(
@@ -64,7 +69,7 @@ pub async fn register(
                     now,
                 },
             )?;
-            devices::insert(
+            let registration = devices::insert(
                 conn,
                 &NewDevice {
                     id: device_id,
@@ -72,13 +77,23 @@ pub async fn register(
                     name: label.name.as_deref(),
                     platform: label.platform.as_deref(),
                     external_key: None,
+                    registration_id: label.registration_id,
                     now,
                 },
             )?;
-            NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)
+            NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)?;
+            let announced = device_list::announce(
+                conn,
+                user_id,
+                &[Change::added(device_id, registration)],
+                now,
+            )?;
+            Ok((registration, announced))
         })
         .await?;
+    device_list::publish(&state, &announced).await;
     tracing::info!(user_id = %user_id, device_id = %device_id, "account registered");
-    let body = token_response(&state, user_id, device_id, &refresh)?;
+    let mut body = token_response(&state, user_id, device_id, &refresh)?;
+    body.registration_id = Some(registration.get());
     Ok(HttpResponse::Created().json(body))
 }

@@ -4,7 +4,7 @@
 use chrono::Duration as ChronoDuration;
 use passerelle_api_types::TokenResponse;
 use passerelle_auth::refresh;
-use passerelle_domain::{DeviceId, DeviceName, Platform, UserId};
+use passerelle_domain::{DeviceId, DeviceName, Platform, RegistrationId, UserId};
 use passerelle_store::refresh_tokens::{self, NewRefreshToken};
 use passerelle_store::{DbConn, StoreResult};
 use secrecy::{ExposeSecret, SecretString};
@@ -58,11 +58,19 @@ impl NewRefresh {
 pub struct DeviceLabel {
     pub name: Option<String>,
     pub platform: Option<String>,
+    pub registration_id: Option<RegistrationId>,
 }
 
 impl DeviceLabel {
-    pub fn parse(name: Option<&str>, platform: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(
+        name: Option<&str>,
+        platform: Option<&str>,
+        registration_id: Option<u32>,
+    ) -> Result<Self, ApiError> {
         Ok(Self {
+            registration_id: registration_id
+                .map(|r| RegistrationId::parse(u64::from(r)))
+                .transpose()?,
             name: name
                 .map(DeviceName::parse)
                 .transpose()?
@@ -89,5 +97,6 @@ pub fn token_response(
         access_token: access.token,
         refresh_token: refresh.token.expose_secret().to_owned(),
         expires_in: access.expires_in,
+        registration_id: None,
     })
 }

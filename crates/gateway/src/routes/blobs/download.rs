@@ -20,6 +20,8 @@ use crate::state::AppState;
 ///   may read one of the uploader's messages that carries it (the same rule
 ///   as history: member when it was sent, not withheld from them by a
 ///   block, not expired, not retracted);
+/// - a blob a **per-device** message addressed to one device: that device
+///   only (not the user's other devices), while the message is there;
 /// - an **avatar** blob that is its owner's current `avatarBlobId`: whoever
 ///   may see the owner's profile (anonymous callers too, for `everyone`).
 ///
@@ -44,7 +46,8 @@ pub async fn download(
     if !valid_id(&id) {
         return Err(ApiError::NotFound);
     }
-    let viewer = caller.0.map(|c| c.user_id);
+    let viewer = caller.0.as_ref().map(|c| c.user_id);
+    let viewer_device = caller.0.as_ref().map(|c| c.device_id);
     let now = passerelle_store::now();
     let lookup = id.clone();
     let allowed = state
@@ -71,7 +74,11 @@ pub async fn download(
                     };
                     Ok(profile_visible(profile.profile_visibility, seen_by))
                 }
-                (_, Some(v)) => blobs::message_readable(c, &blob, v, now),
+                (_, Some(v)) => Ok(blobs::message_readable(c, &blob, v, now)?
+                    || match viewer_device {
+                        Some(d) => blobs::entry_readable(c, &blob, d, now)?,
+                        None => false,
+                    }),
                 (_, None) => Ok(false),
             }
         })

@@ -1,8 +1,12 @@
-//! `/v1/devices`: the caller's own devices. Another account's device id is
-//! answered exactly like a non-existent one (404), so ids reveal nothing.
+//! `/v1/devices`: the caller's own devices (another account's device id is
+//! answered exactly like a non-existent one, 404, so ids reveal nothing),
+//! re-registering the calling device, and the directory of other users'
+//! devices (`/v1/users/{userId}/devices`).
 
+pub mod directory;
 pub mod list;
 pub mod rename;
+pub mod reregister;
 pub mod revoke;
 
 use passerelle_api_types::Device;
@@ -17,5 +21,6 @@ pub(crate) fn to_api(row: DeviceRow, current: DeviceId) -> Device {
         platform: row.platform,
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
+        registration_id: row.registration_id.get(),
     }
 }

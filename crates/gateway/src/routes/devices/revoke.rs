@@ -7,6 +7,7 @@ use passerelle_store::devices;
 use uuid::Uuid;
 
 use crate::authn::Caller;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
@@ -30,13 +31,18 @@ pub async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     let device_id = DeviceId(path.into_inner());
     let now = passerelle_store::now();
-    let revoked = state
+    let announced = state
         .store
-        .run(move |conn| devices::revoke(conn, caller.user_id, device_id, now))
-        .await?;
-    if !revoked {
-        return Err(ApiError::NotFound);
-    }
+        .transaction(move |conn| {
+            if !devices::revoke(conn, caller.user_id, device_id, now)? {
+                return Ok(None);
+            }
+            device_list::announce(conn, caller.user_id, &[Change::revoked(device_id)], now)
+                .map(Some)
+        })
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    device_list::publish(&state, &announced).await;
     revoke_sessions(
         &state.fanout,
         caller.user_id,

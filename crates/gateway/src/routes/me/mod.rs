@@ -1,6 +1,6 @@
 //! `/v1/me`: the caller's account, its profile fields (display name,
 //! avatar) and privacy settings (profile, messages, read receipts,
-//! presence).
+//! presence, device names in the directory).
 
 mod confirm;
 pub mod delete;
@@ -33,6 +33,7 @@ pub(crate) fn to_api(row: UserRow) -> Me {
         presence_visibility: visibility_to_api(row.presence.visibility),
         last_seen_visibility: visibility_to_api(row.presence.last_seen),
         invisible: row.presence.invisible,
+        share_device_names: row.share_device_names,
     }
 }
 

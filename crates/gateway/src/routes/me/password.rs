@@ -7,6 +7,7 @@ use passerelle_store::{devices, users};
 
 use super::confirm::confirm_password;
 use crate::authn::Caller;
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::routing::events::revoke_sessions;
 use crate::state::AppState;
@@ -40,17 +41,20 @@ pub async fn change(
     let hash = state.hasher.hash(&new).await?;
     let now = passerelle_store::now();
     let keep = body.keep_other_devices;
-    let revoked = state
+    let (revoked, announced) = state
         .store
         .transaction(move |conn| {
             users::set_password_hash(conn, caller.user_id, &hash, now)?;
             if keep {
-                Ok(Vec::new())
-            } else {
-                devices::revoke_all_except(conn, caller.user_id, caller.device_id, now)
+                return Ok((Vec::new(), Vec::new()));
             }
+            let revoked = devices::revoke_all_except(conn, caller.user_id, caller.device_id, now)?;
+            let changes: Vec<Change> = revoked.iter().map(|d| Change::revoked(*d)).collect();
+            let announced = device_list::announce(conn, caller.user_id, &changes, now)?;
+            Ok((revoked, announced))
         })
         .await?;
+    device_list::publish(&state, &announced).await;
     if !revoked.is_empty() {
         let ids: Vec<uuid::Uuid> = revoked.iter().map(|d| d.0).collect();
         revoke_sessions(&state.fanout, caller.user_id, &ids, "password changed").await;

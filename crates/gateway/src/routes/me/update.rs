@@ -64,6 +64,7 @@ pub async fn update(
         presence_visibility: body.presence_visibility.map(super::visibility_from_api),
         last_seen_visibility: body.last_seen_visibility.map(super::visibility_from_api),
         invisible: body.invisible,
+        share_device_names: body.share_device_names,
     };
     let presence_changed = change.changes_presence();
     let me = caller.user_id;

@@ -1,0 +1,4 @@
+DROP TABLE message_entries;
+ALTER TABLE users DROP COLUMN share_device_names;
+ALTER TABLE devices DROP CONSTRAINT devices_registration_id_check;
+ALTER TABLE devices DROP COLUMN registration_id;
