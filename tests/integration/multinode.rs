@@ -96,11 +96,14 @@ impl Drop for OwnRedis {
 }
 
 /// A receiving device that keeps reading, acks, and can move to another
-/// node: everything it received, by sequence.
+/// node: every message it received, by sequence, and the sequences of its
+/// other stream events (e.g. `devices` when its user signed in another
+/// device).
 struct Receiver {
     device: Device,
     conn: Option<Connection>,
     got: BTreeMap<u64, uuid::Uuid>,
+    others: std::collections::BTreeSet<u64>,
     duplicates: usize,
 }
 
@@ -111,6 +114,7 @@ impl Receiver {
             device,
             conn: Some(conn),
             got: BTreeMap::new(),
+            others: std::collections::BTreeSet::new(),
             duplicates: 0,
         };
         for f in replayed {
@@ -120,39 +124,40 @@ impl Receiver {
     }
 
     fn take(&mut self, frame: ServerFrame) {
-        if let ServerFrame::Message { seq, payload } = frame
-            && self.got.insert(seq, payload.message_id).is_some()
-        {
+        let duplicate = match frame {
+            ServerFrame::Message { seq, payload } => {
+                self.got.insert(seq, payload.message_id).is_some()
+            }
+            other => other.seq().is_some_and(|seq| !self.others.insert(seq)),
+        };
+        if duplicate {
             self.duplicates += 1;
         }
     }
 
     fn last(&self) -> u64 {
-        self.got.keys().next_back().copied().unwrap_or(0)
+        let messages = self.got.keys().next_back().copied().unwrap_or(0);
+        let others = self.others.iter().next_back().copied().unwrap_or(0);
+        messages.max(others)
     }
 
     /// Reads for up to `d`; returns false when the connection ended.
     async fn pump(&mut self, d: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + d;
-        let Some(conn) = self.conn.as_mut() else {
-            return false;
-        };
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
-                let _ = conn
-                    .ack(self.got.keys().next_back().copied().unwrap_or(0))
-                    .await;
+                let last = self.last();
+                if let Some(conn) = self.conn.as_mut() {
+                    let _ = conn.ack(last).await;
+                }
                 return true;
             }
+            let Some(conn) = self.conn.as_mut() else {
+                return false;
+            };
             match conn.next_timeout(left).await {
-                Ok(Some(frame)) => {
-                    if let ServerFrame::Message { seq, payload } = frame
-                        && self.got.insert(seq, payload.message_id).is_some()
-                    {
-                        self.duplicates += 1;
-                    }
-                }
+                Ok(Some(frame)) => self.take(frame),
                 Ok(None) => {}
                 Err(ClientError::Closed { .. })
                 | Err(ClientError::Io(_))
@@ -178,10 +183,12 @@ impl Receiver {
     /// contiguous sequences.
     fn check(&self, expected: &[uuid::Uuid]) {
         assert_eq!(self.duplicates, 0, "no duplicates");
-        let seqs: Vec<u64> = self.got.keys().copied().collect();
+        let mut seqs: Vec<u64> = self.got.keys().copied().collect();
+        seqs.extend(self.others.iter().copied());
+        seqs.sort_unstable();
         assert_eq!(
             seqs,
-            (1..=expected.len() as u64).collect::<Vec<_>>(),
+            (1..=(expected.len() + self.others.len()) as u64).collect::<Vec<_>>(),
             "every sequence, no gap"
         );
         let ids: Vec<uuid::Uuid> = self.got.values().copied().collect();

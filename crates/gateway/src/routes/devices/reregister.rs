@@ -38,7 +38,7 @@ pub async fn reregister(
         .map(|r| RegistrationId::parse(u64::from(r)))
         .transpose()?;
     let now = passerelle_store::now();
-    let (row, announced) = state
+    let (row, changed, announced) = state
         .store
         .transaction(move |conn| {
             let Some((row, changed)) =
@@ -56,13 +56,13 @@ pub async fn reregister(
             } else {
                 Vec::new()
             };
-            Ok(Some((row, announced)))
+            Ok(Some((row, changed, announced)))
         })
         .await?
         // The caller's token was checked against an active device; it was
         // revoked in between.
         .ok_or(ApiError::Unauthorized("device revoked"))?;
     device_list::publish(&state, &announced).await;
-    tracing::info!(user_id = %caller.user_id, device_id = %caller.device_id, changed = !announced.is_empty(), "device re-registered");
+    tracing::info!(user_id = %caller.user_id, device_id = %caller.device_id, changed, "device re-registered");
     Ok(HttpResponse::Ok().json(super::to_api(row, caller.device_id)))
 }
