@@ -667,3 +667,44 @@ async fn a_group_per_device_send_skips_members_who_block_the_sender() {
     assert_eq!(delivered(&mut b, m.message_id).await, Some(e));
     quiet(&mut c, 300).await;
 }
+
+/// A refused per-device send leaves nothing behind: a first message to a
+/// new peer creates no conversation (nor message request) until it is
+/// sent right, and then the peer is told of the request as usual.
+#[tokio::test]
+async fn a_refused_first_message_leaves_no_conversation_and_the_resend_opens_the_request() {
+    let s = server().await;
+    let (alice, _) = register_with(&s, "dr_alice", None).await;
+    let (bob, b_reg) = register_with(&s, "dr_bob", None).await;
+    let resp = patch_me(&s, &bob, json!({"messagePolicy": "contacts"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (mut b, _) = ws_resumed(&s, &bob, None).await;
+    let mut a = ws(&s, &alice).await;
+
+    let m = per_device(&bob, &[entry(&s, &alice, &bob, b_reg + 1).await]);
+    assert!(matches!(
+        send(&mut a, m.clone()).await,
+        Err((FrameErrorCode::DeviceMismatch, Some(_)))
+    ));
+    for d in [&alice, &bob] {
+        let list = json(call(&s, d, Method::GET, "/v1/conversations", None).await).await;
+        assert_eq!(list["conversations"], json!([]), "{list}");
+    }
+    quiet(&mut b, 300).await;
+
+    let m = SendMessage {
+        device_entries: Some(vec![entry(&s, &alice, &bob, b_reg).await]),
+        ..m
+    };
+    assert_eq!(send(&mut a, m.clone()).await, Ok(()));
+    let change = until(&mut b, |f| match f {
+        ServerFrame::Conversation { payload, .. } => Some(payload.change),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        change,
+        passerelle_client::ws::ConversationChange::RequestReceived
+    );
+    assert!(delivered(&mut b, m.message_id).await.is_some());
+}

@@ -162,6 +162,7 @@ pub fn apply(
     let mut sends = classify_sends(conn, ops, &mut outcomes)?;
     let invitees = games::check(conn, ops, &mut sends, &mut outcomes)?;
     blobs::check(conn, ops, &mut sends, &mut outcomes)?;
+    entries::rehearse(conn, ops, &mut sends, now, &mut outcomes)?;
 
     // Where each new message goes: the stored row (with its conversation)
     // and the users besides the sender who get it; the events sends cause.

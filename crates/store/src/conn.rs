@@ -83,6 +83,28 @@ impl DbConn {
         }
     }
 
+    /// Runs `f` inside a savepoint that is always rolled back: what `f`
+    /// computes is kept, what it wrote is not. Only inside a transaction
+    /// (the caller's locks and reads stay), for a dry run of writes whose
+    /// outcome decides whether to make them.
+    pub(crate) fn rehearse<T>(
+        &mut self,
+        f: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        type Tm = <AnyConnection as Connection>::TransactionManager;
+        if self.1 == 0 {
+            return Err(StoreError::Internal(
+                "rehearse outside a transaction".into(),
+            ));
+        }
+        Tm::begin_transaction(&mut self.0).db()?;
+        self.1 += 1;
+        let result = f(self);
+        self.1 -= 1;
+        Tm::rollback_transaction(&mut self.0).db()?;
+        result
+    }
+
     /// Runs a statement that may fail with an expected error (a unique
     /// violation) so that, inside a caller's transaction, the failure does
     /// not poison it: on Postgres an error aborts the whole transaction, on

@@ -1,19 +1,25 @@
 //! Per-device sends: a message whose sender addressed one entry (a blob
 //! reference, for a registration number) to each device.
 //!
-//! In the batch's transaction, after routing, [`check`] compares each such
-//! send's entries with the directory as it stands: the active devices of
-//! every recipient and the sender's other devices (the sending device gets
-//! none: it wrote the message). A device without an entry is *missing*, an
-//! entry for a device that is not one of those is *extra*, and an entry
-//! made for another registration number than the device's current one is
-//! *stale*. Any of them refuses the send, with the three lists and nothing
-//! stored. Entries for the devices of users the message is withheld from
-//! (they block the sender, or declined its request) are dropped without a
-//! word, and their devices are never missing: the refusal must not reveal
-//! a block. One read of the devices of every user concerned for the whole
-//! batch, one more only when some entry names a device that is not among
-//! them.
+//! In the batch's transaction, each such send's entries are compared with
+//! the directory as it stands: the active devices of every recipient and
+//! the sender's other devices (the sending device gets none: it wrote the
+//! message). A device without an entry is *missing*, an entry for a device
+//! that is not one of those is *extra*, and an entry made for another
+//! registration number than the device's current one is *stale*. Any of
+//! them refuses the send, with the three lists and nothing stored. Entries
+//! for the devices of users the message is withheld from (they block the
+//! sender, or declined its request) are dropped without a word, and their
+//! devices are never missing: the refusal must not reveal a block.
+//!
+//! Routing has side effects a refused send must not leave behind (a new
+//! pair's direct conversation and message request, a request accepted by
+//! its addressee's reply), so [`rehearse`] routes the per-device sends
+//! first in a savepoint that is always rolled back and refuses the
+//! mismatched ones before the real routing; [`check`] compares again after
+//! it, in case a concurrent change landed in between. Each comparison is
+//! one read of the devices of every user concerned for the whole batch,
+//! one more only when some entry names a device that is not among them.
 //!
 //! A matched send's entries are recorded in `message_entries` ([`insert`],
 //! what blob downloads and retention read) and each device's event carries
@@ -25,6 +31,7 @@ use diesel::prelude::*;
 use passerelle_domain::RegistrationId;
 use serde::{Deserialize, Serialize};
 
+use super::route::{self, Route};
 use super::{Outcome, WriteOp};
 use crate::conn::{DbConn, on_backend};
 use crate::device_directory::owners;
@@ -86,9 +93,77 @@ impl Mismatch {
 /// The matched entries of each send (by index), by device.
 pub(crate) type Matched = HashMap<usize, HashMap<DeviceId, Entry>>;
 
-/// Checks the per-device sends of `routed`; refused ones get their outcome
-/// and leave `routed`. `hidden` holds, per send, the users it is withheld
-/// from.
+/// One routed per-device send to compare with the directory.
+struct Addressed<'a> {
+    index: usize,
+    sender: UserId,
+    sending_device: DeviceId,
+    recipients: &'a [UserId],
+    /// Users it is withheld from (their devices are not addressed).
+    withheld: &'a [UserId],
+    entries: &'a [Entry],
+}
+
+/// Refuses, before anything is written, the per-device sends of `sends`
+/// whose entries do not match: routing creates a new pair's direct
+/// conversation (and its message request) and applies a request's
+/// acceptance, which a refused send must not leave behind. So the
+/// per-device sends are routed once in a savepoint that is rolled back,
+/// compared, and the refused ones leave `sends` with their outcome. The
+/// real pass compares again ([`check`]), in case a concurrent change
+/// landed in between.
+pub(crate) fn rehearse(
+    conn: &mut DbConn,
+    ops: &[WriteOp],
+    sends: &mut Vec<usize>,
+    now: chrono::DateTime<chrono::Utc>,
+    outcomes: &mut [Option<Outcome>],
+) -> StoreResult<()> {
+    let with_entries: Vec<usize> = sends
+        .iter()
+        .copied()
+        .filter(|i| matches!(&ops[*i], WriteOp::Send { entries: Some(_), .. }))
+        .collect();
+    if with_entries.is_empty() {
+        return Ok(());
+    }
+    let refused = conn.rehearse(|c| {
+        let (routes, _) = route::resolve(c, ops, &with_entries, now)?;
+        let items: Vec<Addressed<'_>> = with_entries
+            .iter()
+            .filter_map(|i| match (&ops[*i], routes.get(i)) {
+                (
+                    WriteOp::Send {
+                        message,
+                        entries: Some(entries),
+                        ..
+                    },
+                    Some(Route::Deliver {
+                        recipients, hidden, ..
+                    }),
+                ) => Some(Addressed {
+                    index: *i,
+                    sender: message.sender_id,
+                    sending_device: message.sender_device_id,
+                    recipients,
+                    withheld: hidden,
+                    entries,
+                }),
+                _ => None,
+            })
+            .collect();
+        compare(c, &items).map(|(_, refused)| refused)
+    })?;
+    for (i, mismatch) in refused {
+        outcomes[i] = Some(Outcome::DeviceMismatch(mismatch));
+        sends.retain(|s| *s != i);
+    }
+    Ok(())
+}
+
+/// Checks the per-device sends of `routed` (the real pass); refused ones
+/// get their outcome and leave `routed`. `hidden` holds, per send, the
+/// users it is withheld from.
 pub(crate) fn check(
     conn: &mut DbConn,
     ops: &[WriteOp],
@@ -96,62 +171,74 @@ pub(crate) fn check(
     hidden: &HashMap<usize, Vec<UserId>>,
     outcomes: &mut [Option<Outcome>],
 ) -> StoreResult<Matched> {
-    let mut matched = Matched::new();
-    let with_entries: Vec<usize> = routed
+    let items: Vec<Addressed<'_>> = routed
         .iter()
-        .filter(|(i, _, _)| {
-            matches!(
-                &ops[*i],
-                WriteOp::Send {
-                    entries: Some(_),
-                    ..
-                }
-            )
+        .filter_map(|(i, message, recipients)| match &ops[*i] {
+            WriteOp::Send {
+                entries: Some(entries),
+                ..
+            } => Some(Addressed {
+                index: *i,
+                sender: message.sender_id,
+                sending_device: message.sender_device_id,
+                recipients,
+                withheld: hidden.get(i).map_or(&[], Vec::as_slice),
+                entries,
+            }),
+            _ => None,
         })
-        .map(|(i, _, _)| *i)
         .collect();
-    if with_entries.is_empty() {
-        return Ok(matched);
+    if items.is_empty() {
+        return Ok(Matched::new());
+    }
+    let (matched, refused) = compare(conn, &items)?;
+    let refused: HashMap<usize, Mismatch> = refused.into_iter().collect();
+    routed.retain(|(i, _, _)| !refused.contains_key(i));
+    for (i, mismatch) in refused {
+        outcomes[i] = Some(Outcome::DeviceMismatch(mismatch));
+    }
+    Ok(matched)
+}
+
+/// Compares each send's entries with the directory: the matched entries of
+/// the sends that match, and the mismatch of those that do not.
+fn compare(
+    conn: &mut DbConn,
+    items: &[Addressed<'_>],
+) -> StoreResult<(Matched, Vec<(usize, Mismatch)>)> {
+    let mut matched = Matched::new();
+    let mut refused = Vec::new();
+    if items.is_empty() {
+        return Ok((matched, refused));
     }
     let mut users: HashSet<UserId> = HashSet::new();
-    for (i, message, recipients) in routed.iter() {
-        if with_entries.contains(i) {
-            users.insert(message.sender_id);
-            users.extend(recipients.iter().copied());
-            users.extend(hidden.get(i).into_iter().flatten().copied());
-        }
+    for a in items {
+        users.insert(a.sender);
+        users.extend(a.recipients.iter().copied());
+        users.extend(a.withheld.iter().copied());
     }
     let directory = registrations(conn, &users)?;
-    let mut refused: HashSet<usize> = HashSet::new();
-    for (i, message, recipients) in routed.iter() {
-        let WriteOp::Send {
-            entries: Some(entries),
-            ..
-        } = &ops[*i]
-        else {
-            continue;
-        };
+    for a in items {
         // Addressed devices: the recipients' and the sender's others.
         let mut expected: BTreeMap<DeviceId, DeviceRef> = BTreeMap::new();
-        for user in recipients.iter().chain(std::iter::once(&message.sender_id)) {
+        for user in a.recipients.iter().chain(std::iter::once(&a.sender)) {
             for d in directory.get(user).into_iter().flatten() {
-                if d.device != message.sender_device_id {
+                if d.device != a.sending_device {
                     expected.insert(d.device, *d);
                 }
             }
         }
-        let withheld: HashSet<UserId> = hidden.get(i).into_iter().flatten().copied().collect();
         let mut mismatch = Mismatch::default();
         let mut mine: HashMap<DeviceId, Entry> = HashMap::new();
         let mut unknown: Vec<DeviceId> = Vec::new();
-        for e in entries {
+        for e in a.entries {
             match expected.get(&e.device_id) {
                 Some(d) if d.registration_id.get() == e.registration_id => {
                     mine.insert(e.device_id, e.clone());
                 }
                 Some(d) => mismatch.stale.push(*d),
                 None => {
-                    let of_withheld = withheld.iter().any(|u| {
+                    let of_withheld = a.withheld.iter().any(|u| {
                         directory
                             .get(u)
                             .is_some_and(|list| list.iter().any(|d| d.device == e.device_id))
@@ -165,34 +252,32 @@ pub(crate) fn check(
         if !unknown.is_empty() {
             // A revoked device of a user the message is withheld from is
             // not reported either.
-            let owner = if withheld.is_empty() {
+            let owner = if a.withheld.is_empty() {
                 HashMap::new()
             } else {
                 owners(conn, &unknown)?
             };
             mismatch.extra = unknown
                 .into_iter()
-                .filter(|d| owner.get(d).is_none_or(|u| !withheld.contains(u)))
+                .filter(|d| owner.get(d).is_none_or(|u| !a.withheld.contains(u)))
                 .collect();
         }
-        let named: HashSet<DeviceId> = entries.iter().map(|e| e.device_id).collect();
+        let named: HashSet<DeviceId> = a.entries.iter().map(|e| e.device_id).collect();
         mismatch.missing = expected
             .values()
             .filter(|d| !named.contains(&d.device))
             .copied()
             .collect();
         if mismatch.is_empty() {
-            matched.insert(*i, mine);
+            matched.insert(a.index, mine);
         } else {
             mismatch.missing.sort();
             mismatch.stale.sort();
             mismatch.extra.sort();
-            outcomes[*i] = Some(Outcome::DeviceMismatch(mismatch));
-            refused.insert(*i);
+            refused.push((a.index, mismatch));
         }
     }
-    routed.retain(|(i, _, _)| !refused.contains(i));
-    Ok(matched)
+    Ok((matched, refused))
 }
 
 /// The active devices of `users` with their registration numbers.
