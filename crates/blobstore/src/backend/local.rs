@@ -147,27 +147,25 @@ impl LocalStore {
         }
     }
 
-    /// Whether a blob has this id (the create-only check before a body is
-    /// read): from the dentry cache on the worker when it can, else on the
-    /// blocking pool.
+    /// Whether a blob has this id, from the dentry cache on the worker:
+    /// `None` when the cache cannot say (or the kernel lacks `openat2`).
+    fn exists_cached(&self, rel: &str) -> Option<bool> {
+        let flags = OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        match rustix::fs::openat2(&self.inner.dir, rel, flags, Mode::empty(), cached()) {
+            Ok(_) => Some(true),
+            Err(Errno::NOENT) => Some(false),
+            Err(_) => None,
+        }
+    }
+
+    /// Whether a blob has this id.
     pub async fn exists(&self, id: &BlobId) -> Result<bool, BlobError> {
         let rel = rel_path(id);
-        let flags = OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-        match rustix::fs::openat2(&self.inner.dir, &rel, flags, Mode::empty(), cached()) {
-            Ok(_) => return Ok(true),
-            Err(Errno::NOENT) => return Ok(false),
-            // Not cached (EAGAIN), or an old kernel: ask on the pool.
-            Err(_) => {}
+        if let Some(known) = self.exists_cached(&rel) {
+            return Ok(known);
         }
         let inner = Arc::clone(&self.inner);
-        blocking(
-            move || match rustix::fs::statat(&inner.dir, &rel, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(_) => Ok(true),
-                Err(Errno::NOENT) => Ok(false),
-                Err(e) => Err(BlobError::from(std::io::Error::from(e))),
-            },
-        )
-        .await?
+        blocking(move || inner.exists(&rel)).await?
     }
 
     /// Opens a blob: its metadata and, with `prefetch`, its first bytes.
@@ -271,17 +269,28 @@ impl LocalStore {
         }
     }
 
-    /// Stores an upload (see the module doc). The create-only check and the
-    /// temp file's creation take one trip to the blocking pool before the
-    /// body is read; then each [`WRITE_BATCH`] of the body one (written
+    /// Stores an upload (see the module doc). The create-only check (unless
+    /// the dentry cache answers it) and the temp file's creation take one
+    /// trip to the blocking pool before the body is read; then each [`WRITE_BATCH`] of the body one (written
     /// while the next is received), the last one with the commit.
     pub async fn put(&self, upload: &Upload, mut body: impl BodyStream) -> Result<(), BlobError> {
-        if self.exists(&upload.id).await? {
+        let rel = rel_path(&upload.id);
+        // The create-only check: from the dentry cache if it knows, else
+        // in the same pool trip that creates the file.
+        let known = self.exists_cached(&rel);
+        if known == Some(true) {
             return Err(BlobError::Exists);
         }
         let inner = Arc::clone(&self.inner);
-        let rel = rel_path(&upload.id);
-        let mut idle = Some(blocking(move || Writer::create(inner, rel)).await??);
+        let mut idle = Some(
+            blocking(move || {
+                if known.is_none() && inner.exists(&rel)? {
+                    return Err(BlobError::Exists);
+                }
+                Writer::create(inner, rel)
+            })
+            .await??,
+        );
         let mut busy: Option<tokio::task::JoinHandle<(Writer, std::io::Result<()>)>> = None;
         let mut hasher = Hasher::default();
         let mut batch = vec![Bytes::copy_from_slice(&header(upload))];
@@ -332,6 +341,14 @@ impl LocalStore {
 }
 
 impl Inner {
+    fn exists(&self, rel: &str) -> Result<bool, BlobError> {
+        match rustix::fs::statat(&self.dir, rel, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(_) => Ok(true),
+            Err(Errno::NOENT) => Ok(false),
+            Err(e) => Err(std::io::Error::from(e).into()),
+        }
+    }
+
     fn open(root: &Path, fsync: bool) -> Result<Self, BlobError> {
         std::fs::create_dir_all(root.join("tmp"))?;
         check_layout(root)?;
