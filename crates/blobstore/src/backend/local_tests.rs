@@ -1,8 +1,6 @@
 //! Unit tests of the local backend's file layout and its guarantees, on
 //! the store itself (the HTTP behaviour is in `tests/blobstore`).
 
-#![expect(clippy::expect_used, reason = "test helpers panic to fail the test")]
-
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
