@@ -5,6 +5,8 @@
 # fresh Ed25519 key (the blob store trusts its JWKS), then for each object
 # size and concurrency of the ladder starts, one after the other:
 #   blobstore  passerelle-blobstore, local backend, capabilities checked;
+#   blobstore-nosync  the same with storage.local.fsync = false (no fsync,
+#              as nginx), so the cost of durability is measured apart;
 #   nginx      nginx from Debian with its WebDAV module (`dav_methods PUT`),
 #              on a config of its own: same port range, same disk, no log;
 # each with a fresh data directory, and runs `passerelle-loadgen blobs`
@@ -19,7 +21,7 @@
 # ("1 4": clients for 10 MiB objects), BLOB_BENCH_SERVER_CPUS (1),
 # BLOB_BENCH_CLIENT_CPUS (0), BLOB_BENCH_WORKERS (1), BLOB_BENCH_DIR (parent
 # of the data dirs, default target/: must be the disk under test, not a
-# tmpfs), BLOB_BENCH_SERVERS ("blobstore nginx"), BLOB_BENCH_MAX_LOAD (1.5:
+# tmpfs), BLOB_BENCH_SERVERS ("blobstore blobstore-nosync nginx"), BLOB_BENCH_MAX_LOAD (1.5:
 # wait, up to BLOB_BENCH_LOAD_WAIT = 600 s, until the 1-minute load average
 # is below it), BLOB_BENCH_BUILD (1), BLOB_BENCH_BIN (prebuilt binaries),
 # BLOB_BENCH_PORT (first port).
@@ -33,7 +35,7 @@ LARGE=${BLOB_BENCH_LARGE:-"1 4"}
 SERVER_CPUS=${BLOB_BENCH_SERVER_CPUS:-1}
 CLIENT_CPUS=${BLOB_BENCH_CLIENT_CPUS:-0}
 WORKERS=${BLOB_BENCH_WORKERS:-1}
-SERVERS=${BLOB_BENCH_SERVERS:-"blobstore nginx"}
+SERVERS=${BLOB_BENCH_SERVERS:-"blobstore blobstore-nosync nginx"}
 MAX_LOAD=${BLOB_BENCH_MAX_LOAD:-1.5}
 LOAD_WAIT=${BLOB_BENCH_LOAD_WAIT:-600}
 PORT=${BLOB_BENCH_PORT:-$((19100 + RANDOM % 800))}
@@ -79,10 +81,11 @@ wait_http() { # URL PID LOG
     return 1
 }
 
-# start_blobstore DIR PORT: sets ACCOUNT (the --server-pid argument).
+# start_blobstore DIR PORT FSYNC: sets ACCOUNT (the --server-pid argument).
 start_blobstore() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 fsync=$3
     env PASSERELLE_BLOBS__SERVER__BIND="127.0.0.1:$port" \
+        PASSERELLE_BLOBS__STORAGE__LOCAL__FSYNC="$fsync" \
         PASSERELLE_BLOBS__SERVER__WORKERS="$WORKERS" \
         PASSERELLE_BLOBS__SERVER__SHUTDOWN_TIMEOUT_SECS=5 \
         PASSERELLE_BLOBS__STORAGE__BACKEND=local \
@@ -148,8 +151,10 @@ bench() {
     mkdir -p "$dir"
     local auth=()
     case $server in
-    blobstore)
-        start_blobstore "$dir" "$port"
+    blobstore | blobstore-nosync)
+        local fsync=true
+        [ "$server" = blobstore-nosync ] && fsync=false
+        start_blobstore "$dir" "$port" "$fsync"
         auth=(--key "$WORK/keys/key.pem")
         ;;
     nginx) start_nginx "$dir" "$port" ;;
@@ -200,6 +205,11 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
     echo "Servers on CPU(s) $SERVER_CPUS, $WORKERS worker(s) each; load generator on CPU(s) $CLIENT_CPUS;"
     echo "data on $FS; $DURATION s per phase; load average $LOAD_START at start, $LOAD_END at end."
     echo
-    "$BIN/passerelle-loadgen" blob-summary --ours blobstore --baseline nginx "$OUT"/*.json
+    for ours in blobstore blobstore-nosync; do
+        if [[ " $SERVERS " == *" $ours "* ]]; then
+            echo
+            "$BIN/passerelle-loadgen" blob-summary --ours "$ours" --baseline nginx "$OUT"/*.json
+        fi
+    done
 } | tee "$OUT/summary.md"
 exit "$FAILED"

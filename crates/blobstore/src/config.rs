@@ -90,12 +90,17 @@ impl Default for StorageSettings {
 pub struct LocalSettings {
     /// Where blobs live (created if missing).
     pub dir: PathBuf,
+    /// fsync each upload before answering 201 (the blob survives a power
+    /// loss). `false` is for benchmarks and disposable data: a crash may
+    /// then lose the last seconds' blobs or leave them with zero bytes.
+    pub fsync: bool,
 }
 
 impl Default for LocalSettings {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("data/blobs"),
+            fsync: true,
         }
     }
 }

@@ -1,14 +1,17 @@
 //! Where blob bytes live: one [`Storage`] enum over the backends, so the
 //! handlers never know which one runs. Each backend keeps a blob's
 //! metadata ([`BlobMeta`]: size and SHA-256) with the blob itself (a
-//! sidecar file, or S3 object metadata); there is no database.
+//! header in the blob's file, or S3 object metadata); there is no database.
 //!
 //! The contract every backend keeps:
 //! - `put` streams the body through a SHA-256 and never holds more than a
 //!   bounded buffer; the blob becomes visible only once complete and
 //!   checked ([`check_upload`]), and never replaces an existing blob
-//!   ([`BlobError::Exists`]); on any failure nothing is left behind.
-//! - `read` streams `start..end` of a blob.
+//!   ([`BlobError::Exists`], checked once before the body is read and
+//!   again, atomically, at the commit); on any failure nothing is left
+//!   behind.
+//! - `open` returns a blob's metadata (and, locally, its open file and
+//!   first bytes); `read` then streams `start..end` of what was opened.
 //! - `delete` is idempotent.
 
 mod local;
@@ -18,7 +21,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use futures_util::stream::BoxStream;
 
-pub use local::LocalStore;
+pub use local::{LocalBlob, LocalStore};
 pub use s3::S3Store;
 
 use crate::config::{BackendKind, StorageSettings};
@@ -49,6 +52,22 @@ pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
 pub trait BodyStream: Stream<Item = Result<Bytes, BlobError>> + Unpin {}
 impl<T: Stream<Item = Result<Bytes, BlobError>> + Unpin> BodyStream for T {}
 
+/// A blob opened for a download or a HEAD: its metadata, and what the
+/// backend needs to stream it.
+#[derive(Debug)]
+pub struct OpenBlob {
+    pub meta: BlobMeta,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// The open file (a deleted blob's bytes stay readable until the end).
+    Local(LocalBlob),
+    /// A ranged GET per read.
+    S3,
+}
+
 /// The configured backend.
 #[derive(Debug, Clone)]
 pub enum Storage {
@@ -61,7 +80,9 @@ impl Storage {
     /// builds the S3 client without calling it).
     pub async fn open(settings: &StorageSettings) -> Result<Self, BlobError> {
         Ok(match settings.backend {
-            BackendKind::Local => Self::Local(LocalStore::open(&settings.local.dir).await?),
+            BackendKind::Local => {
+                Self::Local(LocalStore::open(&settings.local.dir, settings.local.fsync).await?)
+            }
             BackendKind::S3 => Self::S3(S3Store::open(&settings.s3)?),
         })
     }
@@ -73,28 +94,59 @@ impl Storage {
         }
     }
 
-    pub async fn meta(&self, id: &BlobId) -> Result<Option<BlobMeta>, BlobError> {
-        match self {
-            Self::Local(s) => s.meta(id).await,
-            Self::S3(s) => s.meta(id).await,
-        }
+    /// Opens a blob: `None` if there is none. With `prefetch` (a GET, not
+    /// a HEAD), the local backend reads its first bytes with its header.
+    pub async fn open_blob(
+        &self,
+        id: &BlobId,
+        prefetch: bool,
+    ) -> Result<Option<OpenBlob>, BlobError> {
+        Ok(match self {
+            Self::Local(s) => s
+                .open_blob(id, prefetch)
+                .await?
+                .map(|(meta, blob)| OpenBlob {
+                    meta,
+                    source: Source::Local(blob),
+                }),
+            Self::S3(s) => s.meta(id).await?.map(|meta| OpenBlob {
+                meta,
+                source: Source::S3,
+            }),
+        })
     }
 
+    /// Stores an upload, create-only: an existing id is refused with
+    /// [`BlobError::Exists`] before the body is read.
     pub async fn put(&self, upload: &Upload, body: impl BodyStream) -> Result<(), BlobError> {
         match self {
             Self::Local(s) => s.put(upload, body).await,
-            Self::S3(s) => s.put(upload, body).await,
+            Self::S3(s) => {
+                if s.meta(&upload.id).await?.is_some() {
+                    return Err(BlobError::Exists);
+                }
+                s.put(upload, body).await
+            }
         }
     }
 
-    /// Bytes `start..end` of the blob (`end` at most its size).
-    pub async fn read(&self, id: &BlobId, start: u64, end: u64) -> Result<ByteStream, BlobError> {
+    /// Bytes `start..end` of an opened blob (`end` at most its size).
+    pub async fn read(
+        &self,
+        id: &BlobId,
+        blob: OpenBlob,
+        start: u64,
+        end: u64,
+    ) -> Result<ByteStream, BlobError> {
         if start >= end {
             return Ok(Box::pin(futures_util::stream::empty()));
         }
-        match self {
-            Self::Local(s) => s.read(id, start, end).await,
-            Self::S3(s) => s.read(id, start, end).await,
+        match (self, blob.source) {
+            (Self::Local(s), Source::Local(blob)) => Ok(s.stream(blob, start, end)),
+            (Self::S3(s), Source::S3) => s.read(id, start, end).await,
+            _ => Err(BlobError::Internal(
+                "a blob opened by another backend".into(),
+            )),
         }
     }
 

@@ -27,7 +27,13 @@ pub async fn get(
 ) -> Result<HttpResponse, BlobError> {
     let id = BlobId::parse(&path)?;
     authz::check(&req, &state.verifier, &id, BlobOp::Get)?;
-    let meta = state.storage.meta(&id).await?.ok_or(BlobError::NotFound)?;
+    let head = req.method() == Method::HEAD;
+    let blob = state
+        .storage
+        .open_blob(&id, !head)
+        .await?
+        .ok_or(BlobError::NotFound)?;
+    let meta = blob.meta.clone();
     let etag = format!("\"{}\"", meta.sha256.as_str());
     if if_none_match(&req, meta.sha256.as_str()) {
         return Ok(HttpResponse::NotModified()
@@ -38,7 +44,7 @@ pub async fn get(
     resp.insert_header((CONTENT_TYPE, "application/octet-stream"))
         .insert_header((ETAG, etag))
         .insert_header((ACCEPT_RANGES, "bytes"));
-    if req.method() == Method::HEAD {
+    if head {
         let none = futures_util::stream::empty::<Result<Bytes, std::io::Error>>();
         return Ok(resp.body(SizedStream::new(meta.size, none)));
     }
@@ -55,11 +61,15 @@ pub async fn get(
         }
         RangeAsk::Unsatisfiable => return Err(BlobError::RangeNotSatisfiable(meta.size)),
     };
-    let stream = state.storage.read(&id, start, end).await?.inspect(|chunk| {
-        if let Ok(c) = chunk {
-            metrics::counter!("blobstore_bytes_out_total").increment(c.len() as u64);
-        }
-    });
+    let stream = state
+        .storage
+        .read(&id, blob, start, end)
+        .await?
+        .inspect(|chunk| {
+            if let Ok(c) = chunk {
+                metrics::counter!("blobstore_bytes_out_total").increment(c.len() as u64);
+            }
+        });
     tracing::debug!(blob = %id, start, end, "sending");
     Ok(resp.body(SizedStream::new(end - start, stream)))
 }

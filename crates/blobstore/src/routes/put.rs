@@ -1,8 +1,8 @@
 //! `PUT /v1/blobs/{id}` with a `put` capability: the body streams to the
 //! backend through a SHA-256. Everything that can be refused without the
 //! body is refused first (id, capability, `Content-Length` against both
-//! caps, digest, create-only), so an oversized or replayed upload is never
-//! read. Answers 201 `{"id", "size", "sha256"}`.
+//! caps, digest, and, in the backend, create-only), so an oversized or
+//! replayed upload is never read. Answers 201 `{"id", "size", "sha256"}`.
 
 use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -55,9 +55,6 @@ pub async fn put(
             Sha256Hex::from_header(header.to_str().unwrap_or_default())?
         }
     };
-    if state.storage.meta(&id).await?.is_some() {
-        return Err(BlobError::Exists);
-    }
     let upload = Upload { id, len, sha256 };
     let body = body.map(|chunk| {
         chunk
