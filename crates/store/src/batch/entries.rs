@@ -122,7 +122,15 @@ pub(crate) fn rehearse(
     let with_entries: Vec<usize> = sends
         .iter()
         .copied()
-        .filter(|i| matches!(&ops[*i], WriteOp::Send { entries: Some(_), .. }))
+        .filter(|i| {
+            matches!(
+                &ops[*i],
+                WriteOp::Send {
+                    entries: Some(_),
+                    ..
+                }
+            )
+        })
         .collect();
     if with_entries.is_empty() {
         return Ok(());
