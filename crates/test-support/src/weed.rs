@@ -61,8 +61,26 @@ fn free_port_pair(taken: &[u16]) -> u16 {
 }
 
 impl Weed {
+    /// Starts `weed` on free loopback ports. The ports are free when
+    /// picked but another process (a concurrent test) may take one before
+    /// `weed` binds it: a start that fails with "address already in use" is
+    /// tried again on new ports, at most three times.
     pub async fn start() -> Self {
         let weed = find_weed();
+        let mut attempt = 1;
+        loop {
+            let mut me = Self::spawn(&weed);
+            match me.wait_ready().await {
+                Ok(()) => return me,
+                Err(log) if attempt < 3 && log.contains("address already in use") => {
+                    attempt += 1;
+                }
+                Err(log) => panic!("weed did not start; log: {log}"),
+            }
+        }
+    }
+
+    fn spawn(weed: &std::path::Path) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut ports = Vec::new();
         for _ in 0..4 {
@@ -71,7 +89,7 @@ impl Weed {
         }
         let (master, volume, filer, s3) = (ports[0], ports[1], ports[2], ports[3]);
         let log = std::fs::File::create(dir.path().join("weed.log")).expect("log file");
-        let child = tokio::process::Command::new(&weed)
+        let child = tokio::process::Command::new(weed)
             .arg("server")
             .arg("-ip=127.0.0.1")
             .arg("-ip.bind=127.0.0.1")
@@ -90,36 +108,36 @@ impl Weed {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("could not start {}: {e}", weed.display()));
-        let mut me = Self {
+        Self {
             child,
             s3_port: s3,
             bucket: "passerelle-test".into(),
             _dir: dir,
-        };
-        me.wait_ready().await;
-        me
+        }
     }
 
-    async fn wait_ready(&mut self) {
+    /// Waits until the S3 gateway answers; `Err(log)` when `weed` exited
+    /// or did not come up in 60 s.
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let http = reqwest::Client::new();
         let bucket_url = format!("http://127.0.0.1:{}/{}", self.s3_port, self.bucket);
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("weed exited at start ({status}); log: {}", self.log());
+                return Err(format!("exited at start ({status}): {}", self.log()));
             }
             // Creating the bucket (anonymous: this weed has no identities)
             // succeeds once the S3 gateway and the filer are up.
             if let Ok(r) = http.put(&bucket_url).send().await
                 && r.status().is_success()
             {
-                return;
+                return Ok(());
             }
             if started.elapsed() > Duration::from_secs(60) {
-                panic!(
-                    "weed's S3 gateway did not come up in 60 s; log: {}",
+                return Err(format!(
+                    "the S3 gateway did not come up in 60 s: {}",
                     self.log()
-                );
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
