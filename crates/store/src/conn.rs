@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use diesel::connection::{Connection, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
 use diesel::{PgConnection, SqliteConnection};
 
 use crate::Backend;
@@ -35,7 +37,9 @@ pub struct DbConn(
 /// that reads and then writes fails at once with `SQLITE_BUSY_SNAPSHOT` when
 /// another connection committed in between (the busy timeout does not apply
 /// to that case), so the pool's connections take this lock for the whole of
-/// each outermost transaction. Readers outside transactions never wait (WAL).
+/// each outermost transaction, and begin it with `BEGIN IMMEDIATE` (against
+/// writes outside transactions, which do not take this lock). Readers
+/// outside transactions never wait (WAL).
 #[derive(Clone, Default)]
 pub(crate) struct WriterLock(std::sync::Arc<std::sync::Mutex<()>>);
 
@@ -65,7 +69,18 @@ impl DbConn {
             (Some(lock), 0) => Some(lock.0.lock().unwrap_or_else(|p| p.into_inner())),
             _ => None,
         };
-        Tm::begin_transaction(&mut self.0).db()?;
+        match (&mut self.0, self.1) {
+            // The outermost SQLite transaction takes the write lock at once
+            // (`BEGIN IMMEDIATE`): a single-statement write outside any
+            // transaction (a node's heartbeat, a device's last-seen time)
+            // then waits for it under the busy timeout instead of committing
+            // between its reads and its first write, which would fail it
+            // with `SQLITE_BUSY_SNAPSHOT` ("database is locked") at once.
+            (AnyConnection::Sqlite(c), 0) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").db()?;
+            }
+            _ => Tm::begin_transaction(&mut self.0).db()?,
+        }
         self.1 += 1;
         let result = f(self);
         self.1 -= 1;
