@@ -44,7 +44,7 @@ blobstore: ## Run the blob store (local dir ./data/blobs, 127.0.0.1:8090; keys f
 	PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL=$${PASSERELLE_BLOBS__CAPABILITIES__JWKS_URL:-http://127.0.0.1:8080/.well-known/jwks.json} \
 	$(CARGO) run --bin passerelle-blobstore
 
-.PHONY: bench bench-presence bench-typing bench-expiry bench-blobs
+.PHONY: bench bench-presence bench-typing bench-per-device bench-expiry bench-blobs
 bench: ## Load benchmarks (SQLite; Postgres + Redis on two nodes); results in target/bench/
 	BENCH_PG_URL=$(PG_URL) BENCH_REDIS_URL=$(REDIS_URL) scripts/bench.sh
 
@@ -57,6 +57,10 @@ bench-presence: ## Presence: a user with 5,000 online watchers changes state (bo
 
 bench-typing: ## Typing indicators of 1,000 users (both backends)
 	$(BENCH_ONLY) BENCH_PRESENCE=0 scripts/bench.sh
+
+bench-per-device: ## Direct messages plain vs per-device (deviceEntries), 100 users x 3 devices, 1000 and 2000 msg/s (both backends)
+	$(BENCH_ONLY) BENCH_PRESENCE=0 BENCH_TYPING=0 BENCH_PER_DEVICE=1 BENCH_DEVICES=3 \
+	BENCH_RATES="1000 2000" scripts/bench.sh
 
 bench-expiry: ## Disappearing-message sweeper: 1M expiring messages, on SQLite then Postgres
 	$(CARGO) build --release -p passerelle-store --example expiry_bench

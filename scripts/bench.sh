@@ -8,7 +8,9 @@
 #             shared signing key, sessions alternating over both nodes (so a
 #             user's two devices sit on different nodes: cross-node fan-out).
 # Scenarios per backend: a rate ladder (fan-out to 2 recipient devices + 1
-# own device), a group of BENCH_GROUP members (one device each, every
+# own device; with BENCH_PER_DEVICE=1 each rate runs twice, plain and with
+# `--per-device`: one deviceEntries entry per addressed device, each
+# delivery checked for its own entry), a group of BENCH_GROUP members (one device each, every
 # member online, each message to the whole group), presence (one user with
 # BENCH_PRESENCE watchers online changes state; time until the last watcher
 # hears it, Redis/Postgres operations per change), typing (BENCH_TYPING
@@ -18,7 +20,10 @@
 #
 # Knobs (environment): BENCH_BACKENDS ("sqlite postgres"), BENCH_RATES
 # ("1000 2000 5000"), BENCH_DURATION (20), BENCH_WARMUP (2), BENCH_USERS
-# (100), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
+# (100), BENCH_DEVICES (2 devices per user in the rate ladder; other than
+# 2, the labels say `-devN`), BENCH_PER_DEVICE (0; 1 adds a
+# `<backend>-rate<R>[-devN]-perdevice` run after each plain rate run, the
+# same traffic with deviceEntries), BENCH_IDLE (2000), BENCH_HANDSHAKES (2000), BENCH_BUILD (1),
 # BENCH_PG_NODES (2: gateway nodes on Postgres + Redis), BENCH_GROUP (1000
 # members; 0 skips), BENCH_GROUP_RATES ("20 50 100" messages/s),
 # BENCH_PRESENCE (5000 watchers; 0 skips), BENCH_PRESENCE_ROUNDS (20, of
@@ -36,6 +41,8 @@ RATES=${BENCH_RATES:-"1000 2000 5000"}
 DURATION=${BENCH_DURATION:-20}
 WARMUP=${BENCH_WARMUP:-2}
 USERS=${BENCH_USERS:-100}
+DEVICES=${BENCH_DEVICES:-2}
+PER_DEVICE=${BENCH_PER_DEVICE:-0}
 IDLE=${BENCH_IDLE:-2000}
 PG_NODES=${BENCH_PG_NODES:-2}
 HANDSHAKES=${BENCH_HANDSHAKES:-2000}
@@ -200,9 +207,16 @@ scenarios() { # BACKEND LAUNCHER
     # Unmeasured warm-up: connection pools fill, caches warm.
     "$BIN/passerelle-loadgen" run --url "$URLS" --users 20 --devices-per-user 2 \
         --rate 1000 --duration 3 --source-addrs "$SOURCES" >"$WORK/warmup-$b.txt" 2>&1 || true
+    local dev=""
+    [ "$DEVICES" = 2 ] || dev="-dev$DEVICES"
     for r in $RATES; do
-        lg "$b-rate$r" --url "$URLS" --users "$USERS" --devices-per-user 2 \
+        lg "$b-rate$r$dev" --url "$URLS" --users "$USERS" --devices-per-user "$DEVICES" \
             --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
+        if [ "$PER_DEVICE" = 1 ]; then
+            lg "$b-rate$r$dev-perdevice" --url "$URLS" --users "$USERS" \
+                --devices-per-user "$DEVICES" --per-device \
+                --rate "$r" --duration "$DURATION" --warmup "$WARMUP"
+        fi
     done
     if [ "$GROUP" -gt 0 ]; then
         for r in $GROUP_RATES; do

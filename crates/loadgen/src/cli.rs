@@ -83,6 +83,13 @@ pub struct RunArgs {
     /// the time until the last member device has each message.
     #[arg(long)]
     pub group: bool,
+    /// Direct messages as end-to-end encrypted clients send them: each
+    /// carries `deviceEntries`, one per addressed device (every device of
+    /// the recipient and the sender's other devices, at their registration
+    /// numbers), each naming a blob granted to the sender at setup. Checks
+    /// that every delivery carries the receiving device's own entry.
+    #[arg(long)]
+    pub per_device: bool,
     /// Presence scenario: one "star" user with this many watchers (users
     /// who have the star as a contact), every watcher online; the star
     /// changes state `--presence-rounds` times over and the report gives
@@ -192,6 +199,8 @@ pub struct Plan {
     pub label: String,
     /// Every message to one group of all the users.
     pub group: bool,
+    /// Direct messages with one `deviceEntries` entry per addressed device.
+    pub per_device: bool,
     /// What the run measures.
     pub scenario: Scenario,
     /// Where server-side counters are read from (presence and typing).
@@ -249,6 +258,7 @@ impl RunArgs {
             return Err("--group: one process owns the group (no --shard)".into());
         }
         let scenario = self.scenario(shard)?;
+        self.check_per_device(scenario)?;
         for (name, url) in [("--redis-url", &self.redis_url), ("--pg-url", &self.pg_url)] {
             if let Some(u) = url {
                 check_service_url(name, u)?;
@@ -315,11 +325,36 @@ impl RunArgs {
             shard,
             label: self.label,
             group: self.group,
+            per_device: self.per_device,
             scenario,
             redis_url: self.redis_url,
             pg_url: self.pg_url,
             baseline: Duration::from_secs_f64(self.baseline),
         })
+    }
+
+    /// `--per-device` goes with the direct-message scenario only. Whether a
+    /// `--idle-tokens` file has registration numbers is only known once it
+    /// is read (see [`crate::setup::Population::registrations`]).
+    fn check_per_device(&self, scenario: Scenario) -> Result<(), String> {
+        if !self.per_device {
+            return Ok(());
+        }
+        if self.group {
+            return Err(
+                "--per-device: direct messages only (a group's messages are not per-device here)"
+                    .into(),
+            );
+        }
+        match scenario {
+            Scenario::Messages => Ok(()),
+            Scenario::Presence(_) => {
+                Err("--per-device: direct messages only, not with --presence".into())
+            }
+            Scenario::Typing(_) => {
+                Err("--per-device: direct messages only, not with --typing".into())
+            }
+        }
     }
 
     /// The scenario the flags ask for; at most one of `--group`,
@@ -447,6 +482,31 @@ mod tests {
         assert!(check_service_url("x", "postgres://postgres@127.0.0.1:5432/db").is_ok());
         assert!(check_service_url("x", "postgres://u@db.example:5432/db").is_err());
         assert!(check_service_url("x", "http://127.0.0.1").is_err());
+    }
+
+    fn plan(args: &[&str]) -> Result<Plan, String> {
+        let argv = ["passerelle-loadgen", "run"].iter().chain(args);
+        match Cli::try_parse_from(argv)
+            .map_err(|e| e.to_string())?
+            .command
+        {
+            Command::Run(run) => run.validate(),
+            other => Err(format!("not a run: {other:?}")),
+        }
+    }
+
+    #[test]
+    fn per_device_is_for_direct_messages() {
+        let p = plan(&["--per-device", "--users", "4", "--devices-per-user", "3"]).unwrap();
+        assert!(p.per_device);
+        assert_eq!(p.scenario, Scenario::Messages);
+        assert!(!plan(&[]).unwrap().per_device);
+        for other in [&["--group"][..], &["--presence", "10"], &["--typing", "4"]] {
+            let mut args = vec!["--per-device"];
+            args.extend_from_slice(other);
+            let e = plan(&args).unwrap_err();
+            assert!(e.starts_with("--per-device: direct messages only"), "{e}");
+        }
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! send's *intended* time, so a slow server cannot hide behind a slow
 //! sender), checks that every expected delivery arrives exactly once, and
 //! reports latency percentiles, throughput, and the CPU and memory of the
-//! server processes it is told about. Loopback targets only.
+//! server processes it is told about. Loopback targets only. With
+//! `--per-device`, each direct message carries one `deviceEntries` entry
+//! per addressed device, and each delivery is checked for its own entry.
 //!
 //! Modules: [`cli`] (arguments and their checks), [`clock`] (time base,
 //! message ids, PRNG), [`setup`] (accounts and sessions), [`session`]

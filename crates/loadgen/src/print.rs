@@ -52,6 +52,16 @@ impl Report {
                 "  receipts {}, acks sent {}, own echoes {}, write failures {}, dispatch failures {}",
                 t.receipts, t.acks_sent, t.own_echoes, t.write_failures, t.dispatch_failures
             );
+            if let Some(d) = &t.per_device {
+                println!(
+                    "  per-device: {:.2} entries/msg; device_mismatch {}, entries ok {}, MISSING {}, WRONG {}",
+                    d.entries_per_message,
+                    d.device_mismatch,
+                    d.entries_ok,
+                    d.entries_missing,
+                    d.entries_wrong
+                );
+            }
             lat("delivery (intended->rx)", &t.delivery_ms);
             if let Some(c) = &t.completion_ms {
                 lat("last member has it", c);

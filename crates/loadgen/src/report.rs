@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::Plan;
 use crate::procstat::{self, Sample, Target};
-use crate::session::{SessionStats, Shared};
+use crate::session::{ENTRY_MISSING, ENTRY_WRONG, SessionStats, Shared};
 use crate::traffic::Schedule;
 
 /// A histogram of µs from 1 µs to one hour, 3 significant figures.
@@ -109,6 +109,25 @@ pub struct Traffic {
     pub sent_ms: Latency,
     /// How late the load generator itself dispatched sends.
     pub schedule_lag_ms: Latency,
+    /// `--per-device` runs: the entries and their checks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_device: Option<PerDevice>,
+}
+
+/// The entries of a `--per-device` run (every count must be 0 but
+/// `entries_ok`, which must equal the deliveries).
+#[derive(Debug, Serialize)]
+pub struct PerDevice {
+    /// Entries per message sent (= deliveries due per message).
+    pub entries_per_message: f64,
+    /// Sends the gateway refused as not matching the directory.
+    pub device_mismatch: u64,
+    /// Deliveries that carried the receiving device's entry.
+    pub entries_ok: u64,
+    /// Deliveries without one.
+    pub entries_missing: u64,
+    /// Deliveries with another device's, another number's, or no blob.
+    pub entries_wrong: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +153,8 @@ pub struct Report {
     pub users: usize,
     pub devices_per_user: usize,
     pub rate: f64,
+    /// Direct messages with `deviceEntries` (`--per-device`).
+    pub per_device: bool,
     pub duration_s: f64,
     pub warmup_s: f64,
     pub ack_interval_ms: u64,
@@ -199,6 +220,20 @@ pub fn build(
             completion_ms: shared.completion().as_ref().map(Latency::of),
             sent_ms: Latency::of(&sent_latency),
             schedule_lag_ms: Latency::of(&s.lag),
+            per_device: plan.per_device.then(|| {
+                let count = |k: &str| total.errors.get(k).copied().unwrap_or(0);
+                PerDevice {
+                    entries_per_message: if s.dispatched > 0 {
+                        s.expected as f64 / s.dispatched as f64
+                    } else {
+                        0.0
+                    },
+                    device_mismatch: count("device_mismatch"),
+                    entries_ok: total.entries_ok,
+                    entries_missing: count(ENTRY_MISSING),
+                    entries_wrong: count(ENTRY_WRONG),
+                }
+            }),
         }
     });
     let mut errors = total.errors.clone();
@@ -256,6 +291,7 @@ pub fn build(
         users: plan.users,
         devices_per_user: plan.devices_per_user,
         rate: plan.rate,
+        per_device: plan.per_device,
         duration_s: plan.duration.as_secs_f64(),
         warmup_s: plan.warmup.as_secs_f64(),
         ack_interval_ms: plan.ack_interval.map_or(0, |d| d.as_millis() as u64),

@@ -1,12 +1,15 @@
-//! The REST calls the presence scenario needs and `passerelle-client` does
-//! not have (`POST /v1/contacts`, `PATCH /v1/me`), and the gateways'
-//! Prometheus counters (`GET /metrics`). Errors are [`ClientError`]s, so
+//! The REST calls the scenarios need and `passerelle-client` does not have
+//! (`POST /v1/contacts`, `PATCH /v1/me` for presence, `POST /v1/blobs` for
+//! `--per-device`), and the gateways' Prometheus counters (`GET
+//! /metrics`). Errors are [`ClientError`]s, so
 //! the setup's retry applies to them.
 
 use std::collections::BTreeMap;
 
 use passerelle_client::ClientError;
-use passerelle_client::api::{AddContactRequest, PresenceVisibility, UpdateMeRequest};
+use passerelle_client::api::{
+    AddContactRequest, BlobGrant, BlobPurpose, PresenceVisibility, UpdateMeRequest, UploadRequest,
+};
 use reqwest::Method;
 use serde::Serialize;
 use uuid::Uuid;
@@ -51,6 +54,27 @@ impl Rest {
         self.send(Method::PATCH, "/v1/me", Some(token), Some(&body))
             .await
             .map(|_| ())
+    }
+
+    /// `POST /v1/blobs {purpose: message, size}`: the granted blob's id
+    /// (the upload capability itself is not used).
+    pub async fn grant_message_blob(&self, token: &str, size: u64) -> Result<String, ClientError> {
+        let body = UploadRequest {
+            purpose: BlobPurpose::Message,
+            size,
+            sha256: None,
+        };
+        let text = self
+            .send(Method::POST, "/v1/blobs", Some(token), Some(&body))
+            .await?;
+        let grant: BlobGrant = serde_json::from_str(&text).map_err(|e| {
+            ClientError::Protocol(format!(
+                "POST /v1/blobs: not a grant ({:?} at column {})",
+                e.classify(),
+                e.column()
+            ))
+        })?;
+        Ok(grant.blob_id)
     }
 
     /// The `passerelle_*_total` counters of `GET /metrics` (labelled

@@ -1,6 +1,7 @@
-//! One run, start to end: accounts, sessions (timed as handshakes), idle
-//! sessions (with the servers' RSS before and after), the scheduled
-//! traffic, the drain, and the report. Every wait is bounded.
+//! One run, start to end: accounts (and, for `--per-device`, a message
+//! blob per user), sessions (timed as handshakes), idle sessions (with the
+//! servers' RSS before and after), the scheduled traffic, the drain, and
+//! the report. Every wait is bounded.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,9 +14,10 @@ use crate::cli::Plan;
 use crate::clock::{Clock, Rng};
 use crate::procstat::{self, Target};
 use crate::report::{self, Report, SetupFacts};
+use crate::rest::Rest;
 use crate::session::{ReaderContext, SessionStats, Shared, spawn_reader, spawn_writer};
 use crate::setup::{self, SessionOptions};
-use crate::traffic::{self, Timing};
+use crate::traffic::{self, Mode, Timing};
 
 /// Idle sessions opened before their readers start.
 const IDLE_CHUNK: usize = 1000;
@@ -50,7 +52,7 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
     let names: Vec<String> = (0..plan.users)
         .map(|k| format!("{prefix}_{}", si + k * sn))
         .collect();
-    let pop = setup::accounts(
+    let mut pop = setup::accounts(
         &clients,
         names,
         plan.devices_per_user,
@@ -72,6 +74,18 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
             path.display()
         );
         return Ok(None);
+    }
+    if plan.per_device {
+        pop.registrations("the gateway's register/login answers (no registrationId)")?;
+        if plan.idle_tokens.is_some() {
+            idle_pop.registrations(
+                "the --idle-tokens file's devices (written before registration numbers: \
+                 write it again with --register-only)",
+            )?;
+        }
+        let rests: Vec<Rest> = plan.urls.iter().map(|u| Rest::new(u)).collect();
+        setup::blobs(&rests, &mut pop, plan.connect_concurrency).await?;
+        eprintln!("{} message blobs granted", pop.users.len());
     }
     let sessions = pop.devices.len() + idle_pop.devices.len();
     if sessions > crate::cli::MAX_SESSIONS_PER_PROCESS {
@@ -130,6 +144,7 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
         stop: stop.1.clone(),
         ack_interval: None,
         stripe: 0,
+        entry_for: None,
     };
     let mut idle_tasks = Vec::new();
     let mut idle_tx = Vec::new();
@@ -183,17 +198,23 @@ pub async fn run(plan: Plan) -> Result<Option<Report>, String> {
         writer_tasks.push(spawn_writer(s.tx, rx, shared.clone()));
         let ctx = ReaderContext {
             stripe: k,
+            entry_for: dev.registration_id.filter(|_| plan.per_device),
             ..ctx.clone()
         };
         readers.push(spawn_reader(s.rx, dev.device_id, Some(tx.clone()), ctx));
         writers.push(tx);
     }
     let traffic = plan.rate > 0.0 && !(plan.warmup + plan.duration).is_zero();
+    let mode = match (group, plan.per_device) {
+        (Some(id), _) => Mode::Group(id),
+        (None, true) => Mode::PerDevice,
+        (None, false) => Mode::Direct,
+    };
     let sched = if traffic {
         let pop = Arc::new(pop);
         let w = writers.clone();
         let task = tokio::spawn(async move {
-            traffic::drive(&pop, &w, timing, clock, run_tag, seed, group).await
+            traffic::drive(&pop, &w, timing, clock, run_tag, seed, mode).await
         });
         tokio::time::sleep_until(measure_start.into()).await;
         let cpu_before = procstat::sample(&targets);

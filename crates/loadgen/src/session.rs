@@ -7,14 +7,20 @@
 //! this range is ~180 KiB, too much per session): a reader only ever locks
 //! its own stripe, so locks are rarely contended. The delivery and `sent`
 //! totals are atomics, for the drain phase to know when everything arrived.
+//!
+//! In `--per-device` runs a reader also checks that every `message` it is
+//! delivered carries its own device's entry (`deviceEntry`), at its
+//! registration number; a missing or wrong one is an error of the run.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use passerelle_client::ws::{SendMessage, ServerFrame, TypingState};
+use passerelle_client::ws::{
+    DeviceEntry, FrameErrorBody, FrameErrorCode, SendMessage, ServerFrame, TypingState,
+};
 use passerelle_client::{ClientError, Receiver, Sender};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -50,6 +56,8 @@ pub struct Shared {
     /// intended send → last delivery of each measured message, µs.
     remaining: Vec<AtomicU32>,
     completion: Mutex<Histogram<u64>>,
+    /// Whether a `device_mismatch` was already shown on stderr.
+    mismatch_shown: AtomicBool,
 }
 
 impl Shared {
@@ -64,6 +72,7 @@ impl Shared {
                 .collect(),
             remaining: Vec::new(),
             completion: Mutex::new(new_histogram()),
+            mismatch_shown: AtomicBool::new(false),
         }
     }
 
@@ -135,6 +144,9 @@ pub struct ReaderContext {
     pub ack_interval: Option<Duration>,
     /// Which latency stripe this reader records into.
     pub stripe: usize,
+    /// `--per-device`: this device's registration number, which the entry
+    /// of every message delivered to it must carry.
+    pub entry_for: Option<u32>,
 }
 
 /// What one reader saw.
@@ -155,6 +167,8 @@ pub struct SessionStats {
     pub closes: BTreeMap<u16, u64>,
     /// Latest delivery of a measured message (Unix ns).
     pub last_delivery: u64,
+    /// `--per-device`: deliveries that carried this device's entry right.
+    pub entries_ok: u64,
 }
 
 impl SessionStats {
@@ -172,6 +186,7 @@ impl SessionStats {
             errors: BTreeMap::new(),
             closes: BTreeMap::new(),
             last_delivery: 0,
+            entries_ok: 0,
         }
     }
 
@@ -192,6 +207,7 @@ impl SessionStats {
             *self.closes.entry(*k).or_default() += v;
         }
         self.last_delivery = self.last_delivery.max(o.last_delivery);
+        self.entries_ok += o.entries_ok;
     }
 }
 
@@ -309,6 +325,12 @@ fn on_frame(
                 st.own_echoes += 1;
                 return;
             }
+            if let Some(registration) = ctx.entry_for {
+                match check_entry(payload.device_entry.as_ref(), device, registration) {
+                    Ok(()) => st.entries_ok += 1,
+                    Err(what) => *st.errors.entry(what.into()).or_default() += 1,
+                }
+            }
             st.deliveries += 1;
             ctx.shared.deliveries.fetch_add(1, Ordering::Relaxed);
             if !seen.insert(payload.message_id) {
@@ -345,9 +367,103 @@ fn on_frame(
             st.receipts += 1;
         }
         ServerFrame::Error { payload, .. } => {
+            if payload.code == FrameErrorCode::DeviceMismatch
+                && !ctx.shared.mismatch_shown.swap(true, Ordering::Relaxed)
+            {
+                show_mismatch(&payload);
+            }
             let code = error_name(payload.code);
             *st.errors.entry(code).or_default() += 1;
         }
         _ => {}
+    }
+}
+
+/// Error key of a delivery without an entry for the receiving device.
+pub const ENTRY_MISSING: &str = "device_entry_missing";
+/// Error key of a delivery whose entry names another device, another
+/// registration number, or no blob.
+pub const ENTRY_WRONG: &str = "device_entry_wrong";
+
+/// Whether a delivered message's `deviceEntry` is the one for `device` at
+/// `registration`.
+fn check_entry(
+    entry: Option<&DeviceEntry>,
+    device: Uuid,
+    registration: u32,
+) -> Result<(), &'static str> {
+    match entry {
+        None => Err(ENTRY_MISSING),
+        Some(e)
+            if e.device_id == device
+                && e.registration_id == registration
+                && !e.blob_id.is_empty() =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(ENTRY_WRONG),
+    }
+}
+
+/// The first `device_mismatch` of a run, on stderr: what the gateway says
+/// is missing, extra or stale (the run counts the others).
+fn show_mismatch(payload: &FrameErrorBody) {
+    let lists = payload.mismatch.as_ref().map(|m| {
+        format!(
+            "missing {:?}, extra {:?}, stale {:?}",
+            m.missing
+                .iter()
+                .map(|d| (d.device_id, d.registration_id))
+                .collect::<Vec<_>>(),
+            m.extra,
+            m.stale
+                .iter()
+                .map(|d| (d.device_id, d.registration_id))
+                .collect::<Vec<_>>()
+        )
+    });
+    eprintln!(
+        "warning: first device_mismatch: {} ({})",
+        payload.message,
+        lists.unwrap_or_default()
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_must_carry_its_own_entry() {
+        let me = Uuid::from_u128(1);
+        let entry = |device, registration_id, blob: &str| DeviceEntry {
+            device_id: device,
+            registration_id,
+            blob_id: blob.to_owned(),
+        };
+        assert_eq!(check_entry(Some(&entry(me, 9, "b")), me, 9), Ok(()));
+        assert_eq!(check_entry(None, me, 9), Err(ENTRY_MISSING));
+        let other = Uuid::from_u128(2);
+        assert_eq!(
+            check_entry(Some(&entry(other, 9, "b")), me, 9),
+            Err(ENTRY_WRONG)
+        );
+        assert_eq!(
+            check_entry(Some(&entry(me, 8, "b")), me, 9),
+            Err(ENTRY_WRONG)
+        );
+        assert_eq!(
+            check_entry(Some(&entry(me, 9, "")), me, 9),
+            Err(ENTRY_WRONG)
+        );
+    }
+
+    #[test]
+    fn mismatches_count_under_their_wire_name() {
+        // The report reads the count under this key.
+        assert_eq!(
+            error_name(FrameErrorCode::DeviceMismatch),
+            "device_mismatch"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Setup: accounts (register plus extra logins, bounded concurrency,
 //! retried when throttled) and sessions (connect → `ready` → `resume` →
-//! `synced`), spread over the gateway URLs and the source addresses.
+//! `synced`), spread over the gateway URLs and the source addresses;
+//! for `--per-device`, one message blob granted to each user.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -12,12 +13,16 @@ use passerelle_client::ws::ServerFrame;
 use passerelle_client::{Client, ClientError, ConnectOptions, Receiver, Sender};
 use uuid::Uuid;
 
+use crate::rest::Rest;
+
 /// Password of every load-test account (12+ characters).
 const PASSWORD: &str = "loadgen-password-0123";
 /// Wait for `ready` and for `synced`.
 const FRAME_WAIT: Duration = Duration::from_secs(15);
 /// Attempts of a throttled or unavailable REST call.
 const ATTEMPTS: u32 = 6;
+/// Size asked for each `--per-device` message blob (never uploaded).
+const BLOB_SIZE: u64 = 64;
 
 /// One device: who it is and where its session goes.
 #[derive(Debug, Clone)]
@@ -27,6 +32,9 @@ pub struct Device {
     pub token: String,
     /// Index into the URL list.
     pub url: usize,
+    /// The device's registration number, as register/login returned it
+    /// (`None` from a gateway that does not say, or an old tokens file).
+    pub registration_id: Option<u32>,
 }
 
 /// One user and its devices (indices into [`Population::devices`]).
@@ -34,6 +42,8 @@ pub struct Device {
 pub struct User {
     pub user_id: Uuid,
     pub devices: Vec<usize>,
+    /// `--per-device`: the message blob every entry this user sends names.
+    pub blob_id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -42,8 +52,9 @@ pub struct Population {
     pub devices: Vec<Device>,
 }
 
-/// A registered user id and its devices' (id, access token).
-type Account = (Uuid, Vec<(Uuid, String)>);
+/// A registered user id and its devices' (id, access token, registration
+/// number).
+type Account = (Uuid, Vec<(Uuid, String, Option<u32>)>);
 /// A session and its connect → `ready` time.
 type Opened = (Session, Duration);
 
@@ -77,7 +88,7 @@ pub async fn accounts(
     for (user, r) in sorted {
         let (user_id, devs) = r?;
         let mut idx = Vec::new();
-        for (device_id, token) in devs {
+        for (device_id, token, registration_id) in devs {
             idx.push(pop.devices.len());
             let url = pop.devices.len() % n_urls;
             pop.devices.push(Device {
@@ -85,11 +96,13 @@ pub async fn accounts(
                 device_id,
                 token,
                 url,
+                registration_id,
             });
         }
         pop.users.push(User {
             user_id,
             devices: idx,
+            blob_id: None,
         });
     }
     Ok(pop)
@@ -149,15 +162,62 @@ async fn account(client: &Client, name: &str, devices: usize) -> Result<Account,
     let first = retry(|| client.register(name, PASSWORD, Some("lg-0")))
         .await
         .map_err(|e| format!("register {name}: {e}"))?;
-    let mut devs = vec![(first.device_id, first.access_token)];
+    let mut devs = vec![(first.device_id, first.access_token, first.registration_id)];
     for d in 1..devices {
         let label = format!("lg-{d}");
         let t = retry(|| client.login(name, PASSWORD, Some(&label)))
             .await
             .map_err(|e| format!("login {name}: {e}"))?;
-        devs.push((t.device_id, t.access_token));
+        devs.push((t.device_id, t.access_token, t.registration_id));
     }
     Ok((first.user_id, devs))
+}
+
+/// `--per-device`: grants each user of `pop` one message blob (`POST
+/// /v1/blobs`, by its first device, on that device's gateway), which every
+/// entry the user sends names. Nothing is uploaded: the gateway only
+/// checks that the blob was granted to the sender.
+pub async fn blobs(rests: &[Rest], pop: &mut Population, concurrency: usize) -> Result<(), String> {
+    let asks: Vec<(usize, Rest, String)> = pop
+        .users
+        .iter()
+        .enumerate()
+        .map(|(u, user)| {
+            let first = user.devices.first().map(|d| &pop.devices[*d]);
+            let (url, token) = first.map_or((0, String::new()), |d| (d.url, d.token.clone()));
+            (u, rests[url % rests.len()].clone(), token)
+        })
+        .collect();
+    let granted: Vec<(usize, Result<String, String>)> = stream::iter(asks)
+        .map(|(u, rest, token)| async move {
+            let r = retry(|| rest.grant_message_blob(&token, BLOB_SIZE))
+                .await
+                .map_err(|e| format!("POST /v1/blobs for user {u}: {e}"));
+            (u, r)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (u, r) in granted {
+        pop.users[u].blob_id = Some(r?);
+    }
+    Ok(())
+}
+
+impl Population {
+    /// `--per-device` needs every device's registration number: the first
+    /// device (in order) without one, as an error that says where it came
+    /// from (`what`).
+    pub fn registrations(&self, what: &str) -> Result<(), String> {
+        match self.devices.iter().find(|d| d.registration_id.is_none()) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "--per-device: {what} lack registration numbers (device {} has none); \
+                 per-device entries need each device's current number",
+                d.device_id
+            )),
+        }
+    }
 }
 
 /// Retries 429 and 503 answers and transport errors with a growing pause.
@@ -271,13 +331,18 @@ async fn wait_for(
     }
 }
 
-/// Writes one line `user_id device_id token` per device (for
-/// `--idle-tokens`, so sessions can be opened on a freshly started gateway).
+/// Writes one line `user_id device_id token [registration_id]` per device
+/// (for `--idle-tokens`, so sessions can be opened on a freshly started
+/// gateway).
 pub fn save(pop: &Population, path: &std::path::Path) -> Result<(), String> {
     let mut text = String::new();
     for d in &pop.devices {
         let user = pop.users[d.user].user_id;
-        text += &format!("{user} {} {}\n", d.device_id, d.token);
+        text += &format!("{user} {} {}", d.device_id, d.token);
+        if let Some(r) = d.registration_id {
+            text += &format!(" {r}");
+        }
+        text.push('\n');
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -292,22 +357,86 @@ pub fn load(
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut pop = Population::default();
     for (k, line) in text.lines().enumerate().filter(|(k, _)| k % sn == si) {
-        let bad = || format!("{}:{}: expected `user device token`", path.display(), k + 1);
-        let mut f = line.split_whitespace();
-        let user_id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let device_id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let token = f.next().ok_or_else(bad)?.to_owned();
+        let (user_id, device_id, token, registration_id) = parse_line(line).ok_or_else(|| {
+            format!(
+                "{}:{}: expected `user device token [registration]`",
+                path.display(),
+                k + 1
+            )
+        })?;
         let i = pop.devices.len();
         pop.devices.push(Device {
             user: i,
             device_id,
             token,
             url: i % n_urls.max(1),
+            registration_id,
         });
         pop.users.push(User {
             user_id,
             devices: vec![i],
+            blob_id: None,
         });
     }
     Ok(pop)
+}
+
+/// One [`save`]d line; the registration number is optional (files of
+/// older versions have none).
+fn parse_line(line: &str) -> Option<(Uuid, Uuid, String, Option<u32>)> {
+    let mut f = line.split_whitespace();
+    let user_id = f.next()?.parse().ok()?;
+    let device_id = f.next()?.parse().ok()?;
+    let token = f.next()?.to_owned();
+    let registration_id = match f.next() {
+        None => None,
+        Some(r) => Some(r.parse().ok()?),
+    };
+    if f.next().is_some() {
+        return None;
+    }
+    Some((user_id, device_id, token, registration_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lines_parse_with_and_without_registration() {
+        let u = Uuid::from_u128(1);
+        let d = Uuid::from_u128(2);
+        assert_eq!(
+            parse_line(&format!("{u} {d} tok")),
+            Some((u, d, "tok".to_owned(), None))
+        );
+        assert_eq!(
+            parse_line(&format!("{u} {d} tok 1203")),
+            Some((u, d, "tok".to_owned(), Some(1203)))
+        );
+        assert_eq!(parse_line(&format!("{u} {d} tok x")), None);
+        assert_eq!(parse_line(&format!("{u} {d} tok 1 2")), None);
+        assert_eq!(parse_line(&format!("{u} {d}")), None);
+        assert_eq!(parse_line("x y z"), None);
+    }
+
+    #[test]
+    fn per_device_needs_every_registration() {
+        let mut pop = Population::default();
+        for (i, registration_id) in [Some(7), None].into_iter().enumerate() {
+            pop.devices.push(Device {
+                user: i,
+                device_id: Uuid::from_u128(i as u128),
+                token: String::new(),
+                url: 0,
+                registration_id,
+            });
+        }
+        let e = pop
+            .registrations("the --idle-tokens file's devices")
+            .unwrap_err();
+        assert!(e.contains("lack registration numbers"), "{e}");
+        pop.devices.pop();
+        assert!(pop.registrations("x").is_ok());
+    }
 }

@@ -1,6 +1,7 @@
 //! `passerelle-loadgen summary FILE...`: Markdown tables from `--json`
-//! reports, one row per file (traffic, then setup and memory; presence and
-//! typing reports get tables of their own).
+//! reports, one row per file (traffic, then setup and memory; `--per-device`
+//! runs' entry checks, presence and typing reports get tables of their
+//! own).
 
 use std::path::PathBuf;
 
@@ -70,6 +71,34 @@ fn cpu_costs(r: &Value, scale: f64, digits: usize) -> String {
         .map(|(k, v)| format!("{k} {:.digits$}", v * scale))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The entry checks of `--per-device` runs.
+fn per_device_table(reports: &[Value]) {
+    let rows: Vec<&Value> = reports
+        .iter()
+        .filter(|r| r.get("traffic").and_then(|t| t.get("per_device")).is_some())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "| per-device scenario | entries per msg | device_mismatch | deliveries with their entry | entry missing | entry wrong |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        let d = |k: &str| num(r, &["traffic", "per_device", k]);
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            label(r),
+            f(d("entries_per_message"), 2),
+            f(d("device_mismatch"), 0),
+            f(d("entries_ok"), 0),
+            f(d("entries_missing"), 0),
+            f(d("entries_wrong"), 0),
+        );
+    }
 }
 
 fn presence_table(reports: &[Value]) {
@@ -245,6 +274,7 @@ pub fn print(files: &[PathBuf]) -> Result<(), String> {
             );
         }
     }
+    per_device_table(&reports);
     presence_table(&reports);
     typing_table(&reports);
     println!();

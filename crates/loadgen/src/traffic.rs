@@ -3,12 +3,17 @@
 //! its intended time in its message id. Replies are never awaited, so a slow
 //! server shows up as latency, not as a lower send rate (no coordinated
 //! omission).
+//!
+//! With `--per-device` each direct message carries one `deviceEntries`
+//! entry per addressed device (the recipient's devices and the sender's
+//! other devices, at their registration numbers), all naming the sender's
+//! one granted blob.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use hdrhistogram::Histogram;
-use passerelle_client::ws::{MessageType, SendMessage};
+use passerelle_client::ws::{DeviceEntry, MessageType, SendMessage};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::clock::{Clock, Rng, message_id};
@@ -33,6 +38,17 @@ pub struct Schedule {
     pub lag: Histogram<u64>,
 }
 
+/// How messages are addressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// To a random other user.
+    Direct,
+    /// To a random other user, with one entry per addressed device.
+    PerDevice,
+    /// To this group of every user.
+    Group(uuid::Uuid),
+}
+
 /// Timing of the schedule.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -50,7 +66,7 @@ pub async fn drive(
     clock: Clock,
     run_tag: u32,
     seed: u64,
-    group: Option<uuid::Uuid>,
+    mode: Mode,
 ) -> Schedule {
     let mut rng = Rng::new(seed);
     let mut s = Schedule {
@@ -84,7 +100,7 @@ pub async fn drive(
                 &mut rng,
                 clock.nanos_at(due),
                 (run_tag, i),
-                group,
+                mode,
             );
             match expected {
                 Some(e) => {
@@ -107,18 +123,18 @@ pub async fn drive(
 }
 
 /// Sends one message from a random device to a random other user (or to
-/// `group`, every user); the deliveries it must cause, or `None` if the
-/// writer is gone.
+/// the group of [`Mode::Group`], every user); the deliveries it must cause,
+/// or `None` if the writer is gone.
 fn dispatch_one(
     pop: &Population,
     writers: &[UnboundedSender<Out>],
     rng: &mut Rng,
     intended: u64,
     (run_tag, i): (u32, u64),
-    group: Option<uuid::Uuid>,
+    mode: Mode,
 ) -> Option<u64> {
     let from = rng.below(pop.devices.len());
-    if let Some(conversation) = group {
+    if let Mode::Group(conversation) = mode {
         let msg = SendMessage {
             device_entries: None,
             message_id: message_id(intended, run_tag, i as u32),
@@ -143,8 +159,9 @@ fn dispatch_one(
     }
     let recipient = &pop.users[to];
     let expected = recipient.devices.len() + pop.users[sender_user].devices.len() - 1;
+    let device_entries = (mode == Mode::PerDevice).then(|| entries(pop, from, to));
     let msg = SendMessage {
-        device_entries: None,
+        device_entries,
         message_id: message_id(intended, run_tag, i as u32),
         recipient_id: Some(recipient.user_id),
         conversation_id: None,
@@ -157,4 +174,65 @@ fn dispatch_one(
     };
     writers[from].send(Out::Msg(Box::new(msg))).ok()?;
     Some(expected as u64)
+}
+
+/// One entry per device that device `from` addresses when writing to user `to`:
+/// every device of `to`, then the sender's other devices, each at its
+/// registration number, all naming the sender's blob. Setup made sure
+/// every number and blob is there; a missing one becomes 0 and an empty
+/// blob id, which the gateway refuses (and the run reports).
+pub fn entries(pop: &Population, from: usize, to: usize) -> Vec<DeviceEntry> {
+    let sender = &pop.users[pop.devices[from].user];
+    let blob = sender.blob_id.clone().unwrap_or_default();
+    pop.users[to]
+        .devices
+        .iter()
+        .chain(sender.devices.iter().filter(|d| **d != from))
+        .map(|d| {
+            let dev = &pop.devices[*d];
+            DeviceEntry {
+                device_id: dev.device_id,
+                registration_id: dev.registration_id.unwrap_or_default(),
+                blob_id: blob.clone(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::{Device, User};
+    use uuid::Uuid;
+
+    #[test]
+    fn entries_address_the_recipient_and_the_other_own_devices() {
+        let mut pop = Population::default();
+        for u in 0..2 {
+            let mut devices = Vec::new();
+            for _ in 0..3 {
+                let i = pop.devices.len();
+                devices.push(i);
+                pop.devices.push(Device {
+                    user: u,
+                    device_id: Uuid::from_u128(i as u128 + 1),
+                    token: String::new(),
+                    url: 0,
+                    registration_id: Some(100 + i as u32),
+                });
+            }
+            pop.users.push(User {
+                user_id: Uuid::from_u128(1000 + u as u128),
+                devices,
+                blob_id: Some(format!("blob{u}")),
+            });
+        }
+        // Device 4 (user 1's second) writes to user 0.
+        let e = entries(&pop, 4, 0);
+        let ids: Vec<u128> = e.iter().map(|e| e.device_id.as_u128()).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 6]);
+        assert!(e.iter().all(|e| e.blob_id == "blob1"));
+        assert_eq!(e[0].registration_id, 100);
+        assert_eq!(e[4].registration_id, 105);
+    }
 }
