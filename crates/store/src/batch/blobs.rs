@@ -36,7 +36,14 @@ pub(crate) fn check(
     if refs.is_empty() {
         return Ok(());
     }
-    let pairs: Vec<(String, UserId)> = refs.iter().map(|(_, b, u)| (b.clone(), *u)).collect();
+    // Each blob once in the read (a sender may name one blob in many
+    // entries and messages).
+    let pairs: Vec<(String, UserId)> = refs
+        .iter()
+        .map(|(_, b, u)| (b.clone(), *u))
+        .collect::<std::collections::HashSet<_>>()
+        .into_iter()
+        .collect();
     let ok = blobs::sendable(conn, &pairs)?;
     for (i, blob, sender) in refs {
         if !ok.contains(&(blob, sender)) && outcomes[i].is_none() {
@@ -55,7 +62,7 @@ pub(crate) fn attach(
     matched: &entries::Matched,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let ids: Vec<&str> = routed
+    let ids: std::collections::HashSet<&str> = routed
         .iter()
         .flat_map(|(i, m, _)| {
             m.blob_id.as_deref().into_iter().chain(
@@ -66,5 +73,6 @@ pub(crate) fn attach(
             )
         })
         .collect();
+    let ids: Vec<&str> = ids.into_iter().collect();
     blobs::attach(conn, &ids, now)
 }
