@@ -62,7 +62,7 @@ pub async fn refresh(
     device_list::publish(&state, &announced).await;
     match outcome {
         Consumed::Rotated { user_id, device_id } => {
-            Ok(HttpResponse::Ok().json(token_response(&state, user_id, device_id, &next)?))
+            Ok(HttpResponse::Ok().json(token_response(&state, user_id, device_id, &next, None)?))
         }
         Consumed::Replayed { user_id, device_id } => {
             revoke_sessions(

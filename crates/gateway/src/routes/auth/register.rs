@@ -3,12 +3,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use passerelle_api_types::{CredentialsRequest, ErrorBody, TokenResponse};
 use passerelle_domain::{DeviceId, Password, UserId, Username};
-use passerelle_store::devices::{self, NewDevice};
 use passerelle_store::users::{self, NewUser};
 
-use super::session::{DeviceLabel, NewRefresh, token_response};
+use super::session::{DeviceLabel, NewRefresh, new_device, token_response};
 use super::throttle;
-use crate::device_list::{self, Change};
+use crate::device_list;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -69,31 +68,17 @@ pub async fn register(
                     now,
                 },
             )?;
-            let registration = devices::insert(
+            new_device(
                 conn,
-                &NewDevice {
-                    id: device_id,
-                    user_id,
-                    name: label.name.as_deref(),
-                    platform: label.platform.as_deref(),
-                    external_key: None,
-                    registration_id: label.registration_id,
-                    now,
-                },
-            )?;
-            NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)?;
-            let announced = device_list::announce(
-                conn,
-                user_id,
-                &[Change::added(device_id, registration)],
+                &label,
+                (user_id, device_id),
+                (digest, expires_at),
                 now,
-            )?;
-            Ok((registration, announced))
+            )
         })
         .await?;
     device_list::publish(&state, &announced).await;
     tracing::info!(user_id = %user_id, device_id = %device_id, "account registered");
-    let mut body = token_response(&state, user_id, device_id, &refresh)?;
-    body.registration_id = Some(registration.get());
+    let body = token_response(&state, user_id, device_id, &refresh, Some(registration))?;
     Ok(HttpResponse::Created().json(body))
 }

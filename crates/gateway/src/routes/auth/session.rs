@@ -5,10 +5,13 @@ use chrono::Duration as ChronoDuration;
 use passerelle_api_types::TokenResponse;
 use passerelle_auth::refresh;
 use passerelle_domain::{DeviceId, DeviceName, Platform, RegistrationId, UserId};
+use passerelle_store::devices::{self, NewDevice};
 use passerelle_store::refresh_tokens::{self, NewRefreshToken};
+use passerelle_store::streams::StreamEvent;
 use passerelle_store::{DbConn, StoreResult};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::device_list::{self, Change};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -83,12 +86,47 @@ impl DeviceLabel {
     }
 }
 
-/// Signs an access token and assembles the response body.
+/// A device signing in for the first time (register, login), in the
+/// caller's transaction: the device row with `label`, its refresh token's
+/// digest, and the `devices` event announcing it. Returns its registration
+/// number and the events to publish after the commit.
+pub fn new_device(
+    conn: &mut DbConn,
+    label: &DeviceLabel,
+    (user_id, device_id): (UserId, DeviceId),
+    (digest, expires_at): ([u8; 32], chrono::DateTime<chrono::Utc>),
+    now: chrono::DateTime<chrono::Utc>,
+) -> StoreResult<(RegistrationId, Vec<StreamEvent>)> {
+    let registration = devices::insert(
+        conn,
+        &NewDevice {
+            id: device_id,
+            user_id,
+            name: label.name.as_deref(),
+            platform: label.platform.as_deref(),
+            external_key: None,
+            registration_id: label.registration_id,
+            now,
+        },
+    )?;
+    NewRefresh::store_digest(conn, &digest, expires_at, user_id, device_id, now)?;
+    let announced = device_list::announce(
+        conn,
+        user_id,
+        &[Change::added(device_id, registration)],
+        now,
+    )?;
+    Ok((registration, announced))
+}
+
+/// Signs an access token and assembles the response body; `registration`
+/// for a new device (register, login).
 pub fn token_response(
     state: &AppState,
     user_id: UserId,
     device_id: DeviceId,
     refresh: &NewRefresh,
+    registration: Option<RegistrationId>,
 ) -> Result<TokenResponse, ApiError> {
     let access = state.tokens.issue(user_id, device_id)?;
     Ok(TokenResponse {
@@ -97,6 +135,6 @@ pub fn token_response(
         access_token: access.token,
         refresh_token: refresh.token.expose_secret().to_owned(),
         expires_in: access.expires_in,
-        registration_id: None,
+        registration_id: registration.map(RegistrationId::get),
     })
 }
