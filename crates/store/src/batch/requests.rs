@@ -90,13 +90,15 @@ impl Requests {
     }
 
     /// Applies the request of `conversation` (if any) to a send of `sender`
-    /// routed to `recipients`; `blocks(a, b)` says whether `a` blocks `b`.
-    /// Returns the events the send causes.
+    /// routed to `recipients` (an addressee it withholds the send from moves
+    /// to `hidden`); `blocks(a, b)` says whether `a` blocks `b`. Returns the
+    /// events the send causes.
     pub(crate) fn route(
         &mut self,
         conversation: Uuid,
         sender: UserId,
         recipients: &mut Vec<UserId>,
+        hidden: &mut Vec<UserId>,
         withheld: &mut bool,
         blocks: impl Fn(UserId, UserId) -> bool,
     ) -> Vec<Notice> {
@@ -125,7 +127,10 @@ impl Requests {
                 addressee,
             });
         } else if sender == requester && request.state == RequestState::Declined {
-            recipients.retain(|u| *u != addressee);
+            if recipients.contains(&addressee) {
+                recipients.retain(|u| *u != addressee);
+                hidden.push(addressee);
+            }
             *withheld = true;
         }
         caused

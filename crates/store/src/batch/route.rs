@@ -241,11 +241,14 @@ pub(crate) fn resolve(
             ..
         } = &mut route
         {
-            let before: Vec<UserId> = recipients.clone();
-            let caused = requests.route(*conversation, sender, recipients, withheld, |a, b| {
-                blockers.contains(&(a, b))
-            });
-            hidden.extend(before.into_iter().filter(|u| !recipients.contains(u)));
+            let caused = requests.route(
+                *conversation,
+                sender,
+                recipients,
+                hidden,
+                withheld,
+                |a, b| blockers.contains(&(a, b)),
+            );
             if !caused.is_empty() {
                 notices.insert(i, caused);
             }
